@@ -1,0 +1,28 @@
+/*
+ * cmd.h: the otgate command's verbs. Each component keeps its verbs in its own
+ * cmd_*.c; cli/otgate.c holds the table. A verb gets argv starting at its own
+ * name and the config path (-f, $OTGATE_CONF or the default), and returns the
+ * exit status: 0 success/allow, 1 a "no", 2 usage error, 3 needs approval.
+ */
+#ifndef OTGATE_CMD_H
+#define OTGATE_CMD_H
+
+enum {
+	CMD_OK = 0,
+	CMD_NO = 1,
+	CMD_USAGE = 2,
+	CMD_NEEDS_APPROVAL = 3
+};
+
+typedef int cmd_fn(int argc, char **argv, const char *conf_path);
+
+struct cmd_verb {
+	const char *name;
+	const char *usage;	/* lines shown by "otgate help", without "otgate " */
+	cmd_fn *fn;
+};
+
+/* policy/cmd_policy.c */
+int cmd_policy_main(int argc, char **argv, const char *conf_path);
+
+#endif

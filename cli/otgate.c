@@ -1,0 +1,81 @@
+/*
+ * otgate: the admins' and auditors' command. One program whose main is a table
+ * of verbs; each verb lives with the component it serves, in a cmd_*.c file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cmd.h"
+#include "common/common.h"
+
+static const struct cmd_verb verbs[] = {
+	{ "policy", "policy check [FILE]\n"
+	    "policy explain USER ASSET [--at TIME] [--tz ZONE] [--channel KIND] [--json]\n"
+	    "policy dump [FILE]", cmd_policy_main },
+};
+
+static void
+usage(FILE *fp)
+{
+	size_t i;
+	const char *u, *nl;
+
+	fprintf(fp, "usage: otgate [-f CONFIG] VERB [ARGS...]\n\nverbs:\n");
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		for (u = verbs[i].usage; *u != '\0'; u = nl + (*nl != '\0')) {
+			nl = strchr(u, '\n');
+			if (nl == NULL)
+				nl = u + strlen(u);
+			fprintf(fp, "  otgate %.*s\n", (int)(nl - u), u);
+		}
+	}
+	fprintf(fp, "  otgate help\n  otgate --version\n\n"
+	    "CONFIG defaults to $OTGATE_CONF, else " CONF_DEFAULT_PATH ".\n"
+	    "Exit status: 0 success/allow, 1 no (deny, mismatch, invalid input),\n"
+	    "2 usage error, 3 needs approval.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf_arg = NULL;
+	size_t i;
+	int ch;
+
+	log_init("otgate", 1, LOG_LEVEL_WARN);
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("otgate %s\n", OTGATE_VERSION);
+		return CMD_OK;
+	}
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
+		usage(stdout);
+		return CMD_OK;
+	}
+	/* "+": stop at the verb, its options are its own */
+	while ((ch = getopt(argc, argv, "+f:")) != -1) {
+		switch (ch) {
+		case 'f':
+			conf_arg = optarg;
+			break;
+		default:
+			usage(stderr);
+			return CMD_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return CMD_USAGE;
+	}
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[0], verbs[i].name) == 0) {
+			optind = 1;	/* the verb parses its own options from argv */
+			return verbs[i].fn(argc, argv, conf_default_path(conf_arg));
+		}
+	}
+	fprintf(stderr, "otgate: unknown verb '%s' (otgate help lists them)\n", argv[0]);
+	return CMD_USAGE;
+}
