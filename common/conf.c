@@ -48,15 +48,17 @@ static int
 conf_path_value(const struct conf *c, const char *value, char **out)
 {
 	char dirbuf[PATH_MAX];
+	const char *dir;
 	size_t len;
 
 	if (value[0] == '/' || c->path == NULL) {
 		*out = strdup(value);
 	} else {
 		snprintf(dirbuf, sizeof(dirbuf), "%s", c->path);
-		len = strlen(dirname(dirbuf)) + 1 + strlen(value) + 1;
+		dir = dirname(dirbuf);
+		len = strlen(dir) + 1 + strlen(value) + 1;
 		if ((*out = malloc(len)) != NULL)
-			snprintf(*out, len, "%s/%s", dirname(dirbuf), value);
+			snprintf(*out, len, "%s/%s", dir, value);
 	}
 	return *out == NULL ? OTG_ERR_NOMEM : 0;
 }
@@ -240,15 +242,12 @@ static void
 conf_check_entries(struct conf *c, const struct ini *ini, struct diag *d)
 {
 	const struct ini_section *top = &ini->sections[0];
-	unsigned seen[CONF_NKEYS] = { 0 };
+	unsigned seen[CONF_NKEYS] = { 0 }, first[CONF_NKEYS] = { 0 };
 	const struct conf_key *k;
 	const char *expect = "";
 	size_t i;
 	int r;
 
-	for (i = 1; i < ini->n; i++)
-		diag_add(d, DIAG_ERROR, ini->file, ini->sections[i].line,
-		    ini->sections[i].col, "otgated.conf has no sections, expected 'key = value'");
 	for (i = 0; i < top->n; i++) {
 		const struct ini_entry *e = &top->entries[i];
 
@@ -258,9 +257,10 @@ conf_check_entries(struct conf *c, const struct ini *ini, struct diag *d)
 		}
 		if (seen[k - conf_keys]++ && !k->repeat) {
 			diag_add(d, DIAG_ERROR, ini->file, e->line, e->col,
-			    "'%s' given twice (first on an earlier line)", e->key);
+			    "'%s' given twice (first on line %u)", e->key, first[k - conf_keys]);
 			continue;
 		}
+		first[k - conf_keys] = e->line;
 		/* the first listen line replaces the default */
 		if (k->type == CONF_LISTEN && seen[k - conf_keys] == 1)
 			strlist_free(&c->listen);
@@ -271,6 +271,10 @@ conf_check_entries(struct conf *c, const struct ini *ini, struct diag *d)
 			    "bad value for '%s': expected %s", e->key, expect);
 		}
 	}
+	/* sections come after every top-level key, so this keeps line order */
+	for (i = 1; i < ini->n; i++)
+		diag_add(d, DIAG_ERROR, ini->file, ini->sections[i].line,
+		    ini->sections[i].col, "otgated.conf has no sections, expected 'key = value'");
 	if (c->negress == 0)
 		diag_add(d, DIAG_WARNING, ini->file, 0, 0,
 		    "no 'egress' networks: no asset can be reached");
