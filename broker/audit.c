@@ -1,0 +1,356 @@
+/*
+ * audit.c: the audit log, one JSON object per line (DESIGN.md section 5):
+ *   {"ts":"2026-11-23T14:00:00.123Z","seq":1,"prev":"000...0","event":"...",...}
+ * Each line carries the SHA-256 of the line before it (without its newline), so
+ * an edited, removed or reordered line breaks the chain. The chain resumes from
+ * the file's last line when the broker restarts. Every event is one write(2) on
+ * an O_APPEND file, and the same JSON goes to syslog (authpriv) so a copy lives
+ * off the host.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "broker/broker.h"
+
+#define AUDIT_HEX_LEN 64
+/* Longest string value taken from a caller, in bytes before escaping: user
+ * names, commands and reasons are cut here so one line stays bounded. */
+#define AUDIT_VALUE_MAX 4096
+/* Longest line audit_open and audit_verify accept. */
+#define AUDIT_LINE_MAX (1024u * 1024u)
+#define AUDIT_PREFIX "{\"ts\":\""
+
+struct audit {
+	int fd;
+	unsigned long long seq;		/* of the last line written */
+	char prev[AUDIT_HEX_LEN + 1];	/* hash of the last line written */
+};
+
+static int
+audit_hash(const void *line, size_t len, char hex[AUDIT_HEX_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (EVP_Digest(line, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		return OTG_ERR_CRYPTO;
+	for (i = 0; i < mdlen; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 0xf];
+	}
+	hex[AUDIT_HEX_LEN] = '\0';
+	return 0;
+}
+
+/* seq and prev of one line we wrote; 0, or OTG_ERR_PROTO when it is not one */
+static int
+audit_parse_line(const char *line, size_t len, unsigned long long *seq,
+    char prev[AUDIT_HEX_LEN + 1])
+{
+	const char *p, *end = line + len;
+	char *num_end;
+	size_t i;
+
+	if (len < sizeof(AUDIT_PREFIX) - 1 ||
+	    memcmp(line, AUDIT_PREFIX, sizeof(AUDIT_PREFIX) - 1) != 0)
+		return OTG_ERR_PROTO;
+	p = memchr(line + sizeof(AUDIT_PREFIX) - 1, '"', len - (sizeof(AUDIT_PREFIX) - 1));
+	if (p == NULL || (size_t)(end - p) < sizeof("\",\"seq\":1,\"prev\":\"\"}") - 1 +
+	    AUDIT_HEX_LEN || memcmp(p, "\",\"seq\":", 8) != 0)
+		return OTG_ERR_PROTO;
+	p += 8;
+	if (*p < '1' || *p > '9')
+		return OTG_ERR_PROTO;
+	errno = 0;
+	*seq = strtoull(p, &num_end, 10);
+	if (errno != 0 || num_end >= end ||
+	    (size_t)(end - num_end) < 10 + AUDIT_HEX_LEN + 2 ||
+	    memcmp(num_end, ",\"prev\":\"", 9) != 0)
+		return OTG_ERR_PROTO;
+	p = num_end + 9;
+	for (i = 0; i < AUDIT_HEX_LEN; i++) {
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return OTG_ERR_PROTO;
+		prev[i] = p[i];
+	}
+	prev[AUDIT_HEX_LEN] = '\0';
+	if (p[AUDIT_HEX_LEN] != '"' || line[len - 1] != '}')
+		return OTG_ERR_PROTO;
+	return 0;
+}
+
+/* The file's last line, read from its end only: a long log is never read whole. */
+static int
+audit_resume(struct audit *a, off_t size)
+{
+	char *tail = NULL;
+	size_t want, start, lineend;
+	ssize_t n;
+	int r;
+
+	want = (size_t)size < AUDIT_LINE_MAX ? (size_t)size : AUDIT_LINE_MAX;
+	if ((tail = malloc(want)) == NULL)
+		return OTG_ERR_NOMEM;
+	n = pread(a->fd, tail, want, size - (off_t)want);
+	if (n != (ssize_t)want) {
+		r = OTG_ERR_IO;
+		goto out;
+	}
+	/* a crash can only cut a line if a write was torn: refuse to chain onto it */
+	if (tail[want - 1] != '\n') {
+		r = OTG_ERR_PROTO;
+		goto out;
+	}
+	lineend = want - 1;
+	for (start = lineend; start > 0 && tail[start - 1] != '\n'; start--)
+		;
+	if (start == 0 && (size_t)size > want) {
+		r = OTG_ERR_TOOBIG;
+		goto out;
+	}
+	if ((r = audit_parse_line(tail + start, lineend - start, &a->seq, a->prev)) != 0)
+		goto out;
+	r = audit_hash(tail + start, lineend - start, a->prev);
+out:
+	free(tail);
+	return r;
+}
+
+int
+audit_open(const char *path, struct audit **out)
+{
+	struct audit *a;
+	struct stat st;
+	int r, flags;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return OTG_ERR_NOMEM;
+	memset(a->prev, '0', AUDIT_HEX_LEN);
+	a->fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (a->fd == -1 && errno == ENOENT) {
+		/* new log: exactly 0640 whatever the umask; racing creators meet below */
+		a->fd = file_create(path, 0640);
+		if (a->fd == -1 && errno == EEXIST)
+			a->fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (a->fd == -1) {
+		r = OTG_ERR_IO;
+		goto out;
+	}
+	if ((flags = fcntl(a->fd, F_GETFL)) == -1 ||
+	    fcntl(a->fd, F_SETFL, flags | O_APPEND) == -1 || fstat(a->fd, &st) == -1) {
+		r = OTG_ERR_IO;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		r = OTG_ERR_IO;
+		goto out;
+	}
+	if (st.st_size > 0 && (r = audit_resume(a, st.st_size)) != 0)
+		goto out;
+	*out = a;
+	return 0;
+out:
+	audit_close(a);
+	return r;
+}
+
+void
+audit_close(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	if (a->fd != -1)
+		close(a->fd);
+	free(a);
+}
+
+static int
+audit_put_string(struct buf *b, const char *s)
+{
+	size_t len = strnlen(s, AUDIT_VALUE_MAX + 1);
+	int r;
+
+	if ((r = buf_putc(b, '"')) != 0)
+		return r;
+	if (len > AUDIT_VALUE_MAX) {
+		/* cut on a character boundary and say so */
+		len = AUDIT_VALUE_MAX;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+		if ((r = escape_json(b, s, len)) != 0 || (r = buf_puts(b, "...")) != 0)
+			return r;
+	} else if ((r = escape_json(b, s, len)) != 0) {
+		return r;
+	}
+	return buf_putc(b, '"');
+}
+
+static int
+audit_format(const struct audit *a, const char *event, const struct audit_field *f,
+    size_t n, struct buf *b)
+{
+	struct timespec now;
+	struct tm tm;
+	char ts[32];
+	size_t i;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	if ((r = buf_printf(b, AUDIT_PREFIX "%s.%03ldZ\",\"seq\":%llu,\"prev\":\"%s\","
+	    "\"event\":", ts, now.tv_nsec / 1000000, a->seq + 1, a->prev)) != 0 ||
+	    (r = audit_put_string(b, event)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((r = buf_putc(b, ',')) != 0 || (r = audit_put_string(b, f[i].key)) != 0 ||
+		    (r = buf_putc(b, ':')) != 0)
+			return r;
+		r = f[i].str != NULL ? audit_put_string(b, f[i].str) :
+		    buf_printf(b, "%lld", f[i].num);
+		if (r != 0)
+			return r;
+	}
+	return buf_putc(b, '}');
+}
+
+int
+audit_event(struct audit *a, const char *event, const struct audit_field *f, size_t n)
+{
+	char hash[AUDIT_HEX_LEN + 1];
+	struct buf b;
+	size_t len;
+	ssize_t w;
+	int r;
+
+	if (a == NULL || event == NULL || event[0] == '\0' || (f == NULL && n > 0))
+		return OTG_ERR_INVAL;
+	buf_init(&b, AUDIT_LINE_MAX);
+	if ((r = audit_format(a, event, f, n, &b)) != 0)
+		goto out;
+	len = buf_len(&b);
+	if ((r = audit_hash(buf_ptr(&b), len, hash)) != 0 || (r = buf_putc(&b, '\n')) != 0)
+		goto out;
+	/* one write: concurrent appenders and readers never see half an event */
+	do {
+		w = write(a->fd, buf_ptr(&b), len + 1);
+	} while (w == -1 && errno == EINTR);
+	if (w != (ssize_t)(len + 1)) {
+		if (w >= 0)
+			errno = ENOSPC;
+		r = OTG_ERR_IO;
+		goto out;
+	}
+	a->seq++;
+	memcpy(a->prev, hash, sizeof(hash));
+	syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s", (int)len, (const char *)buf_ptr(&b));
+	r = 0;
+out:
+	buf_free(&b);
+	return r;
+}
+
+/* One line without its newline into *line; 0 at end of file, 1 for a line,
+ * negative for an error. *complete is 0 when the file ended without a newline. */
+static int
+audit_read_line(FILE *fp, char **line, size_t *cap, size_t *len, int *complete)
+{
+	ssize_t n;
+
+	errno = 0;
+	n = getline(line, cap, fp);
+	if (n == -1)
+		return errno != 0 ? OTG_ERR_IO : 0;
+	*complete = n > 0 && (*line)[n - 1] == '\n';
+	*len = (size_t)n - (size_t)*complete;
+	return 1;
+}
+
+int
+audit_verify(const char *path, unsigned long long *nlines, unsigned long long *bad_line,
+    char *why, size_t whysz)
+{
+	char expect[AUDIT_HEX_LEN + 1], prev[AUDIT_HEX_LEN + 1], hash[AUDIT_HEX_LEN + 1];
+	char next_prev[AUDIT_HEX_LEN + 1], *line = NULL, *next = NULL;
+	size_t cap = 0, ncap = 0, len, nlen;
+	unsigned long long seq, nseq, lineno = 0;
+	int r, complete, ncomplete;
+	FILE *fp;
+
+	*nlines = 0;
+	*bad_line = 0;
+	if (whysz > 0)
+		why[0] = '\0';
+	if ((fp = fopen(path, "re")) == NULL) {
+		snprintf(why, whysz, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
+	}
+	memset(expect, '0', AUDIT_HEX_LEN);
+	expect[AUDIT_HEX_LEN] = '\0';
+	while ((r = audit_read_line(fp, &line, &cap, &len, &complete)) == 1) {
+		lineno++;
+		if (len > AUDIT_LINE_MAX ||
+		    audit_parse_line(line, len, &seq, prev) != 0) {
+			*bad_line = lineno;
+			snprintf(why, whysz, "line %llu is not an audit event", lineno);
+			r = OTG_ERR_BADSIG;
+			goto out;
+		}
+		if (seq != lineno) {
+			*bad_line = lineno;
+			snprintf(why, whysz, "line %llu has seq %llu: lines were removed, "
+			    "inserted or reordered", lineno, seq);
+			r = OTG_ERR_BADSIG;
+			goto out;
+		}
+		if ((r = audit_hash(line, len, hash)) != 0)
+			goto out;
+		if (strcmp(prev, expect) != 0) {
+			/* Either the line before was edited, or this one was (its prev
+			 * field at least): the next line's prev tells which. */
+			*bad_line = lineno > 1 ? lineno - 1 : 1;
+			r = audit_read_line(fp, &next, &ncap, &nlen, &ncomplete);
+			if (lineno == 1 || (r == 1 && (audit_parse_line(next, nlen, &nseq,
+			    next_prev) != 0 || strcmp(next_prev, hash) != 0)))
+				*bad_line = lineno;
+			if (lineno == 1)
+				snprintf(why, whysz, "line 1 was altered: its prev is not "
+				    "the start of a chain");
+			else
+				snprintf(why, whysz, "line %llu was altered: the chain breaks "
+				    "between lines %llu and %llu", *bad_line, lineno - 1, lineno);
+			r = OTG_ERR_BADSIG;
+			goto out;
+		}
+		if (!complete) {
+			*bad_line = lineno;
+			snprintf(why, whysz, "line %llu is cut short (no newline)", lineno);
+			r = OTG_ERR_BADSIG;
+			goto out;
+		}
+		memcpy(expect, hash, sizeof(hash));
+	}
+	if (r < 0) {
+		snprintf(why, whysz, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	*nlines = lineno;
+	free(line);
+	free(next);
+	fclose(fp);
+	return r;
+}

@@ -1,0 +1,324 @@
+/* test_audit.c: the hash-chained audit log: format, chain, resume, tampering, escaping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+
+#include "broker/broker.h"
+
+static char dir[64];
+static char logpath[128];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_audit.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(logpath, sizeof(logpath), "%s/audit.log", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(logpath);
+	rmdir(dir);
+	return 0;
+}
+
+static void
+sha256_hex(const char *s, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0, i;
+
+	assert_int_equal(EVP_Digest(s, len, md, &n, EVP_sha256(), NULL), 1);
+	for (i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* the file's lines, without newlines; returns their count (at most max) */
+static size_t
+read_lines(char **lines, size_t max, char **text)
+{
+	size_t len, n = 0;
+	char *p, *nl;
+
+	assert_int_equal(file_read(logpath, 1 << 20, text, &len), 0);
+	for (p = *text; *p != '\0' && n < max; p = nl + 1) {
+		nl = strchr(p, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		lines[n++] = p;
+	}
+	return n;
+}
+
+static void
+write_events(int count, int first)
+{
+	struct audit *a;
+	int i;
+
+	assert_int_equal(audit_open(logpath, &a), 0);
+	for (i = 0; i < count; i++) {
+		struct audit_field f[] = {
+			AUDIT_STR("user", "alice"),
+			AUDIT_NUM("n", first + i),
+		};
+		assert_int_equal(audit_event(a, "auth.success", f, 2), 0);
+	}
+	audit_close(a);
+}
+
+static void
+expect_verify(unsigned long long lines, int ok, unsigned long long bad, const char *needle)
+{
+	unsigned long long n, b;
+	char why[256];
+	int r;
+
+	r = audit_verify(logpath, &n, &b, why, sizeof(why));
+	if (ok) {
+		if (r != 0)
+			fail_msg("verify failed: %s", why);
+		assert_int_equal(n, lines);
+		return;
+	}
+	assert_int_equal(r, OTG_ERR_BADSIG);
+	if (b != bad)
+		fail_msg("bad line %llu (%s), expected %llu", b, why, bad);
+	if (strstr(why, needle) == NULL)
+		fail_msg("reason '%s' lacks '%s'", why, needle);
+}
+
+static void
+test_format_and_chain(void **state)
+{
+	char *lines[8], *text, hash[65], zeros[65];
+	struct stat st;
+	mode_t old;
+	size_t n;
+
+	(void)state;
+	old = umask(0);	/* the mode must not depend on the umask */
+	write_events(3, 1);
+	umask(old);
+	assert_int_equal(stat(logpath, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	n = read_lines(lines, 8, &text);
+	assert_int_equal(n, 3);
+	memset(zeros, '0', 64);
+	zeros[64] = '\0';
+	/* {"ts":"2026-11-23T14:00:00.123Z","seq":1,"prev":"...","event":"...",...} */
+	assert_int_equal(strncmp(lines[0], "{\"ts\":\"", 7), 0);
+	assert_int_equal(lines[0][17], 'T');
+	assert_int_equal(lines[0][26], '.');
+	assert_int_equal(strncmp(lines[0] + 30, "Z\",\"seq\":1,\"prev\":\"", 19), 0);
+	assert_non_null(strstr(lines[0], zeros));
+	assert_non_null(strstr(lines[0], ",\"event\":\"auth.success\",\"user\":\"alice\","
+	    "\"n\":1}"));
+	sha256_hex(lines[0], strlen(lines[0]), hash);
+	assert_non_null(strstr(lines[1], "\"seq\":2,\"prev\":\""));
+	assert_non_null(strstr(lines[1], hash));
+	sha256_hex(lines[1], strlen(lines[1]), hash);
+	assert_non_null(strstr(lines[2], hash));
+	free(text);
+	expect_verify(3, 1, 0, NULL);
+}
+
+static void
+test_resume_after_reopen(void **state)
+{
+	char *lines[8], *text, hash[65];
+	size_t n;
+
+	(void)state;
+	write_events(2, 1);
+	write_events(1, 3);
+	write_events(2, 4);
+	n = read_lines(lines, 8, &text);
+	assert_int_equal(n, 5);
+	sha256_hex(lines[1], strlen(lines[1]), hash);
+	assert_non_null(strstr(lines[2], "\"seq\":3,"));
+	assert_non_null(strstr(lines[2], hash));
+	assert_non_null(strstr(lines[4], "\"seq\":5,"));
+	assert_non_null(strstr(lines[4], "\"n\":5}"));
+	free(text);
+	expect_verify(5, 1, 0, NULL);
+}
+
+/* Rewrite the log with a change made by edit to lines (count n). */
+static void
+rewrite(char **lines, size_t n, int final_newline)
+{
+	FILE *fp = fopen(logpath, "w");
+	size_t i;
+
+	assert_non_null(fp);
+	for (i = 0; i < n; i++)
+		fprintf(fp, "%s%s", lines[i], i + 1 < n || final_newline ? "\n" : "");
+	fclose(fp);
+}
+
+static void
+test_tampering_named(void **state)
+{
+	char *lines[8], *text, *p, *moved[8];
+	size_t n;
+
+	(void)state;
+	write_events(5, 1);
+
+	/* an edited value in line 3 */
+	n = read_lines(lines, 8, &text);
+	p = strstr(lines[2], "alice");
+	p[0] = 'm';
+	rewrite(lines, n, 1);
+	expect_verify(0, 0, 3, "line 3 was altered");
+	p[0] = 'a';
+	rewrite(lines, n, 1);
+	expect_verify(5, 1, 0, NULL);
+
+	/* line 4's prev field changed */
+	p = strstr(lines[3], "\"prev\":\"") + 8;
+	p[0] = p[0] == 'a' ? 'b' : 'a';
+	rewrite(lines, n, 1);
+	expect_verify(0, 0, 4, "line 4 was altered");
+	free(text);
+
+	/* line 1's prev changed */
+	unlink(logpath);
+	write_events(3, 1);
+	n = read_lines(lines, 8, &text);
+	p = strstr(lines[0], "\"prev\":\"") + 8;
+	p[5] = '1';
+	rewrite(lines, n, 1);
+	expect_verify(0, 0, 1, "line 1 was altered");
+	p[5] = '0';
+
+	/* line 2 removed */
+	moved[0] = lines[0];
+	moved[1] = lines[2];
+	rewrite(moved, 2, 1);
+	expect_verify(0, 0, 2, "seq 3");
+
+	/* lines 2 and 3 swapped */
+	moved[1] = lines[2];
+	moved[2] = lines[1];
+	rewrite(moved, 3, 1);
+	expect_verify(0, 0, 2, "reordered");
+
+	/* the last line cut */
+	rewrite(lines, n, 0);
+	expect_verify(0, 0, 3, "cut short");
+
+	/* garbage appended */
+	rewrite(lines, n, 1);
+	{
+		FILE *fp = fopen(logpath, "a");
+
+		assert_non_null(fp);
+		fputs("not json\n", fp);
+		fclose(fp);
+	}
+	expect_verify(0, 0, 4, "not an audit event");
+	free(text);
+}
+
+static void
+test_hostile_strings_escaped(void **state)
+{
+	const char *hostile = "evil\",\"event\":\"auth.success\"}\n{\x1b[31m\\ \xff\xfe "
+	    "\xe2\x80\xae" "txt";
+	struct audit *a;
+	char *lines[4], *text, *big;
+	size_t n;
+
+	(void)state;
+	big = malloc(20000);
+	assert_non_null(big);
+	memset(big, 'x', 19999);
+	big[19999] = '\0';
+	assert_int_equal(audit_open(logpath, &a), 0);
+	{
+		struct audit_field f[] = {
+			AUDIT_STR("user", hostile),
+			AUDIT_STR("command", big),
+			AUDIT_STR("null", NULL),
+			AUDIT_NUM("exit", -3),
+		};
+		assert_int_equal(audit_event(a, "policy.deny", f, 4), 0);
+	}
+	assert_int_equal(audit_event(a, "session.end", NULL, 0), 0);
+	assert_int_equal(audit_event(a, "", NULL, 0), OTG_ERR_INVAL);
+	audit_close(a);
+	free(big);
+
+	n = read_lines(lines, 4, &text);
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(lines[0], "\"user\":\"evil\\\",\\\"event\\\":\\\"auth.success"
+	    "\\\"}\\n{\\u001b[31m\\\\ \\ufffd\\ufffd \\u202etxt\""));
+	/* a long value is cut, marked, and the line stays bounded */
+	assert_non_null(strstr(lines[0], "xxx...\""));
+	assert_true(strlen(lines[0]) < 6000);
+	assert_non_null(strstr(lines[0], "\"null\":\"\",\"exit\":-3}"));
+	assert_non_null(strstr(lines[1], "\"event\":\"session.end\"}"));
+	free(text);
+	expect_verify(2, 1, 0, NULL);
+}
+
+static void
+test_refusals(void **state)
+{
+	char link[160];
+	struct audit *a;
+	FILE *fp;
+
+	(void)state;
+	/* a symbolic link is never followed */
+	snprintf(link, sizeof(link), "%s/link.log", dir);
+	write_events(1, 1);
+	assert_int_equal(symlink(logpath, link), 0);
+	assert_int_equal(audit_open(link, &a), OTG_ERR_IO);
+	unlink(link);
+	/* a torn last line is not chained onto */
+	fp = fopen(logpath, "a");
+	assert_non_null(fp);
+	fputs("{\"ts\":\"2026", fp);
+	fclose(fp);
+	assert_int_equal(audit_open(logpath, &a), OTG_ERR_PROTO);
+	/* missing file for verify */
+	unlink(logpath);
+	{
+		unsigned long long n, b;
+		char why[128];
+
+		assert_int_equal(audit_verify(logpath, &n, &b, why, sizeof(why)),
+		    OTG_ERR_NOTFOUND);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_format_and_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_after_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tampering_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_strings_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
