@@ -73,4 +73,12 @@ int control_open(struct event_base *base, const char *path,
     const struct control_ops *ops, void *arg, struct control **out);
 void control_close(struct control *c);
 
+/* sdnotify.c: systemd's Type=notify protocol over $NOTIFY_SOCKET (a path or
+ * @abstract), without libsystemd. No-ops returning 0 when the variable is unset;
+ * -1 (logged) when it is malformed or the send fails. After a reload, call
+ * sdnotify_ready again. */
+int sdnotify_ready(void);	/* READY=1: listening */
+int sdnotify_reloading(void);	/* RELOADING=1 with MONOTONIC_USEC */
+int sdnotify_stopping(void);	/* STOPPING=1 */
+
 #endif
