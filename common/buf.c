@@ -185,10 +185,11 @@ int
 buf_get_u64(struct buf *b, uint64_t *v)
 {
 	uint32_t hi, lo;
-	int r;
 
-	if ((r = buf_get_u32(b, &hi)) != 0 || (r = buf_get_u32(b, &lo)) != 0)
-		return r;
+	if (buf_len(b) < 8)	/* all or nothing */
+		return OTG_ERR_TRUNCATED;
+	(void)buf_get_u32(b, &hi);
+	(void)buf_get_u32(b, &lo);
 	*v = (uint64_t)hi << 32 | lo;
 	return 0;
 }
