@@ -111,4 +111,84 @@ const char *policy_verdict_name(enum policy_verdict v);	/* allow deny needs-appr
 /* dump.c: canonical text; two equivalent policies dump the same. */
 int policy_dump(const struct policy *p, FILE *fp);
 
+/*
+ * Internals shared by the files of policy/ (parse.c, window.c, decide.c,
+ * dump.c); other components use only the functions above.
+ */
+struct policy_loc {
+	const char *file;	/* owned by the policy */
+	unsigned line, col;
+	size_t seq;		/* order of the section across all files */
+};
+
+struct policy_window {
+	char *name;
+	uint8_t days;		/* bit d: opens on weekday d (0 = sunday) */
+	unsigned start, end;	/* minutes after midnight; end <= start: crosses midnight */
+	char *zone;		/* as written; NULL: the host's zone */
+	const struct tz *tz;	/* resolved at load, owned by the policy */
+	struct policy_loc loc;
+};
+
+struct policy_role {
+	char *name;
+	struct strlist assets;	/* selectors: NAME, key:value or * */
+	struct strlist deny;
+	unsigned allow;		/* bit (1 << enum policy_channel) each */
+	struct strlist window_names;
+	const struct policy_window **windows;	/* resolved window_names */
+	int approval;		/* approval = required */
+	int reason;		/* reason = required */
+	uint64_t max_session, idle_timeout;	/* seconds, 0: no limit */
+	struct policy_loc loc, assets_loc, deny_loc, window_loc;
+};
+
+struct policy_asset_def {
+	struct policy_asset asset;
+	struct policy_loc loc;
+};
+
+struct policy_user_def {
+	struct policy_user user;
+	char *expires_date;	/* "YYYY-MM-DD" as the reason and dump show it */
+	const struct policy_role **roles;	/* resolved user.roles */
+	struct policy_loc loc, roles_loc;
+};
+
+struct policy {
+	char *source;
+	size_t source_len;
+	char hash[65];
+	struct strlist files;	/* every file name a loc points to */
+	struct tz *host;	/* the host's zone, for expiry and windows without one */
+	struct tz **zones;	/* every other zone named, loaded once */
+	size_t nzones;
+	struct policy_window *windows;	/* each array sorted by name */
+	size_t nwindows;
+	struct policy_role *roles;
+	size_t nroles;
+	struct policy_asset_def *assets;
+	size_t nassets;
+	struct policy_user_def *users;
+	size_t nusers;
+};
+
+/* policy.c */
+const struct policy_user_def *policy_user_def(const struct policy *p, const char *name);
+
+/* parse.c: the sections of one parsed file into p; problems to d. */
+int parse_policy_ini(struct policy *p, const struct ini *ini, struct diag *d);
+/* After every file: sort, find duplicates, resolve references, warn. */
+int parse_policy_finish(struct policy *p, struct diag *d);
+void parse_policy_free(struct policy *p);
+
+/* window.c: days, time and the pure "is t inside" test */
+int window_parse_days(const char *s, uint8_t *days);
+int window_parse_time(const char *s, unsigned *start, unsigned *end);
+/* "mon-fri 07:00-18:00 Europe/Rome" */
+void window_describe(const struct policy_window *w, char *out, size_t outsz);
+void window_days_text(uint8_t days, char *out, size_t outsz);
+void window_time_text(const struct policy_window *w, char *out, size_t outsz);
+int window_contains(const struct policy_window *w, time_t t);
+
 #endif
