@@ -68,6 +68,9 @@ struct control_ops {
 	void (*status)(struct buf *out, void *arg);
 	void (*sessions)(struct buf *out, int json, void *arg);
 	int (*reload)(struct buf *out, void *arg);	/* 0 ok, -1 kept old */
+	/* may be NULL: told of each accepted request ("status", "sessions",
+	 * "reload") and the caller's uid before it runs, to audit control.command */
+	void (*command)(const char *verb, uid_t uid, void *arg);
 };
 int control_open(struct event_base *base, const char *path,
     const struct control_ops *ops, void *arg, struct control **out);

@@ -1,0 +1,662 @@
+/*
+ * control.c: the control socket through which `otgate status`, `sessions
+ * --active` and `reload` (and later verbs) reach the running broker. The
+ * socket is created 0660 under a restrictive umask (never a moment with looser
+ * bits), and each peer is checked with SO_PEERCRED: root, the broker's own
+ * user, or a member of group otgate-admin; anyone else is logged and turned
+ * away. Clients are bufferevents in the broker's loop: a slow or silent client
+ * costs a bounded buffer and a timeout, never a blocked loop. The framing of
+ * control-protocol.h is here too, as pure functions, with the blocking client
+ * the otgate command uses.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "broker/broker.h"
+#include "broker/control-protocol.h"
+
+#define CONTROL_ADMIN_GROUP "otgate-admin"
+#define CONTROL_MAX_CLIENTS 16
+#define CONTROL_TIMEOUT_SECS 10	/* broker side, per read or write */
+#define CONTROL_CLIENT_TIMEOUT_SECS 120	/* otgate side: a reload may take a while */
+
+struct control_client {
+	struct control *control;
+	struct bufferevent *bev;
+	uid_t uid;
+	pid_t pid;
+	int replied;		/* reply queued: close once it is written */
+	int closed;		/* waiting for the reaper */
+	struct control_client *next;
+};
+
+struct control {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *backoff;	/* re-enables accepting after EMFILE */
+	struct event *reaper;	/* frees closed clients outside their callbacks */
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	const struct control_ops *ops;
+	void *arg;
+	gid_t admin_gid;
+	int have_admin_gid;
+	struct control_client *clients;
+	unsigned nclients;
+};
+
+/* ---- framing ---- */
+
+int
+control_encode(struct buf *out, uint16_t type, uint32_t flags, const void *body,
+    size_t len)
+{
+	int r;
+
+	if (len > UINT32_MAX || (len > 0 && body == NULL))
+		return OTG_ERR_INVAL;
+	if ((r = buf_put_u32(out, CONTROL_MAGIC)) != 0 ||
+	    (r = buf_putc(out, CONTROL_VERSION >> 8)) != 0 ||
+	    (r = buf_putc(out, CONTROL_VERSION & 0xff)) != 0 ||
+	    (r = buf_putc(out, type >> 8)) != 0 || (r = buf_putc(out, type & 0xff)) != 0 ||
+	    (r = buf_put_u32(out, flags)) != 0 || (r = buf_put_u32(out, (uint32_t)len)) != 0)
+		return r;
+	return len > 0 ? buf_put(out, body, len) : 0;
+}
+
+static uint32_t
+control_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int
+control_decode_header(const uint8_t *p, size_t avail, size_t maxbody,
+    struct control_header *h)
+{
+	if (avail < CONTROL_HEADER_LEN)
+		return OTG_ERR_TRUNCATED;
+	h->magic = control_u32(p);
+	h->version = (uint16_t)(p[4] << 8 | p[5]);
+	h->type = (uint16_t)(p[6] << 8 | p[7]);
+	h->flags = control_u32(p + 8);
+	h->len = control_u32(p + 12);
+	if (h->magic != CONTROL_MAGIC || h->version != CONTROL_VERSION)
+		return OTG_ERR_PROTO;
+	if (h->len > maxbody)
+		return OTG_ERR_TOOBIG;
+	return 0;
+}
+
+int
+control_decode(struct buf *in, size_t maxbody, struct control_header *h, struct buf *body)
+{
+	int r;
+
+	if ((r = control_decode_header(buf_ptr(in), buf_len(in), maxbody, h)) != 0)
+		return r;
+	if (buf_len(in) - CONTROL_HEADER_LEN < h->len)
+		return OTG_ERR_TRUNCATED;
+	if ((r = buf_put(body, buf_ptr(in) + CONTROL_HEADER_LEN, h->len)) != 0)
+		return r;
+	return buf_consume(in, CONTROL_HEADER_LEN + h->len);
+}
+
+const char *
+control_type_name(uint16_t type)
+{
+	switch (type) {
+	case CONTROL_STATUS: return "status";
+	case CONTROL_SESSIONS: return "sessions";
+	case CONTROL_RELOAD: return "reload";
+	case CONTROL_OK: return "ok";
+	case CONTROL_FAILED: return "failed";
+	case CONTROL_ERROR: return "error";
+	default: return NULL;
+	}
+}
+
+/* ---- the broker side ---- */
+
+static void
+control_client_close(struct control_client *cl)
+{
+	if (cl->closed)
+		return;
+	cl->closed = 1;
+	bufferevent_disable(cl->bev, EV_READ | EV_WRITE);
+	event_active(cl->control->reaper, EV_TIMEOUT, 0);
+}
+
+static void
+control_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+	struct control_client **pp = &c->clients, *cl;
+
+	(void)fd;
+	(void)what;
+	while ((cl = *pp) != NULL) {
+		if (!cl->closed) {
+			pp = &cl->next;
+			continue;
+		}
+		*pp = cl->next;
+		bufferevent_free(cl->bev);
+		free(cl);
+		c->nclients--;
+	}
+}
+
+static void control_event_cb(struct bufferevent *, short, void *);
+
+static void
+control_drained_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	control_client_close(arg);
+}
+
+static void
+control_reply(struct control_client *cl, uint16_t type, const void *body, size_t len)
+{
+	struct buf msg;
+
+	buf_init(&msg, CONTROL_HEADER_LEN + CONTROL_REPLY_MAX);
+	if (len > CONTROL_REPLY_MAX) {
+		type = CONTROL_ERROR;
+		body = "reply too large";
+		len = strlen(body);
+	}
+	cl->replied = 1;
+	bufferevent_disable(cl->bev, EV_READ);
+	if (control_encode(&msg, type, 0, body, len) != 0 ||
+	    bufferevent_write(cl->bev, buf_ptr(&msg), buf_len(&msg)) != 0) {
+		control_client_close(cl);
+	} else {
+		/* the write callback fires once the output has drained */
+		bufferevent_setcb(cl->bev, NULL, control_drained_cb, control_event_cb, cl);
+	}
+	buf_free(&msg);
+}
+
+static void
+control_reply_error(struct control_client *cl, const char *msg)
+{
+	log_warnx("control: uid %u pid %d: %s", (unsigned)cl->uid, (int)cl->pid, msg);
+	control_reply(cl, CONTROL_ERROR, msg, strlen(msg));
+}
+
+static void
+control_dispatch(struct control_client *cl, const struct control_header *h)
+{
+	struct control *c = cl->control;
+	const char *name = control_type_name(h->type);
+	uint16_t type = CONTROL_OK;
+	uint32_t allowed = h->type == CONTROL_SESSIONS ? CONTROL_F_JSON : 0;
+	struct buf out;
+	char msg[96];
+
+	if (name == NULL || h->type >= CONTROL_OK) {
+		snprintf(msg, sizeof(msg), "unknown request type %u", (unsigned)h->type);
+		control_reply_error(cl, msg);
+		return;
+	}
+	if ((h->flags & ~allowed) != 0 || h->len != 0) {
+		snprintf(msg, sizeof(msg), "%s takes no such flags or arguments", name);
+		control_reply_error(cl, msg);
+		return;
+	}
+	log_info("control: %s from uid %u pid %d", name, (unsigned)cl->uid, (int)cl->pid);
+	if (c->ops->command != NULL)
+		c->ops->command(name, cl->uid, c->arg);
+	buf_init(&out, CONTROL_REPLY_MAX);
+	switch (h->type) {
+	case CONTROL_STATUS:
+		c->ops->status(&out, c->arg);
+		break;
+	case CONTROL_SESSIONS:
+		c->ops->sessions(&out, (h->flags & CONTROL_F_JSON) != 0, c->arg);
+		break;
+	case CONTROL_RELOAD:
+		if (c->ops->reload(&out, c->arg) != 0)
+			type = CONTROL_FAILED;
+		break;
+	}
+	control_reply(cl, type, buf_ptr(&out), buf_len(&out));
+	buf_free(&out);
+}
+
+static void
+control_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct control_client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t hdr[CONTROL_HEADER_LEN];
+	struct control_header h;
+	int r;
+
+	if (cl->replied || evbuffer_get_length(in) < CONTROL_HEADER_LEN)
+		return;
+	evbuffer_copyout(in, hdr, sizeof(hdr));
+	r = control_decode_header(hdr, sizeof(hdr), CONTROL_REQUEST_MAX, &h);
+	if (r == OTG_ERR_PROTO) {
+		control_reply_error(cl, h.magic == CONTROL_MAGIC ?
+		    "unsupported control protocol version (this broker speaks 1)" :
+		    "not an otgate control message");
+		return;
+	}
+	if (r != 0) {
+		control_reply_error(cl, "request too large");
+		return;
+	}
+	/* the body of every request of this version is empty; wait for what the
+	 * header announced so that a request is judged whole */
+	if (evbuffer_get_length(in) < CONTROL_HEADER_LEN + (size_t)h.len)
+		return;
+	evbuffer_drain(in, CONTROL_HEADER_LEN + (size_t)h.len);
+	control_dispatch(cl, &h);
+}
+
+static void
+control_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct control_client *cl = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		log_debug("control: uid %u pid %d timed out", (unsigned)cl->uid, (int)cl->pid);
+	control_client_close(cl);
+}
+
+/* Root, our own user, or a member of otgate-admin by primary or supplementary
+ * group as the kernel saw them at connect time. */
+static int
+control_peer_allowed(const struct control *c, int fd, const struct ucred *cred)
+{
+	gid_t fixed[64], *groups = fixed;
+	socklen_t len = sizeof(fixed);
+	size_t i, n;
+	int ok = 0;
+
+	if (cred->uid == 0 || cred->uid == geteuid())
+		return 1;
+	if (!c->have_admin_gid)
+		return 0;
+	if (cred->gid == c->admin_gid)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
+		if (errno != ERANGE || (groups = malloc(len)) == NULL)
+			return 0;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
+			free(groups);
+			return 0;
+		}
+	}
+	n = len / sizeof(gid_t);
+	for (i = 0; i < n && !ok; i++)
+		ok = groups[i] == c->admin_gid;
+	if (groups != fixed)
+		free(groups);
+	return ok;
+}
+
+/* Best effort, before closing: a refused or surplus peer learns why. */
+static void
+control_turn_away(int fd, const char *msg)
+{
+	struct buf b;
+
+	buf_init(&b, CONTROL_HEADER_LEN + 256);
+	if (control_encode(&b, CONTROL_ERROR, 0, msg, strlen(msg)) == 0)
+		(void)send(fd, buf_ptr(&b), buf_len(&b), MSG_DONTWAIT | MSG_NOSIGNAL);
+	buf_free(&b);
+	close(fd);
+}
+
+static void
+control_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct control *c = arg;
+	struct control_client *cl;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct timeval tv = { CONTROL_TIMEOUT_SECS, 0 };
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if (!control_peer_allowed(c, fd, &cred)) {
+		log_warnx("control: refused uid %u gid %u pid %d: not root, not uid %u, "
+		    "not in group " CONTROL_ADMIN_GROUP, (unsigned)cred.uid,
+		    (unsigned)cred.gid, (int)cred.pid, (unsigned)geteuid());
+		control_turn_away(fd, "permission denied: the control socket is for root, "
+		    "the broker's user and group " CONTROL_ADMIN_GROUP);
+		return;
+	}
+	if (c->nclients >= CONTROL_MAX_CLIENTS) {
+		log_warnx("control: uid %u pid %d turned away: %u clients already",
+		    (unsigned)cred.uid, (int)cred.pid, c->nclients);
+		control_turn_away(fd, "busy: too many control clients, try again");
+		return;
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL ||
+	    (cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		log_warnx("control: out of memory");
+		free(cl);
+		close(fd);
+		return;
+	}
+	cl->control = c;
+	cl->uid = cred.uid;
+	cl->pid = cred.pid;
+	cl->next = c->clients;
+	c->clients = cl;
+	c->nclients++;
+	/* never buffer more than the largest request a client may send */
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, CONTROL_HEADER_LEN + CONTROL_REQUEST_MAX);
+	bufferevent_set_timeouts(cl->bev, &tv, &tv);
+	bufferevent_setcb(cl->bev, control_read_cb, NULL, control_event_cb, cl);
+	bufferevent_enable(cl->bev, EV_READ);
+}
+
+static void
+control_backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(c->listener);
+}
+
+/* Out of descriptors: pause accepting for a second instead of spinning. */
+static void
+control_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct control *c = arg;
+	struct timeval tv = { 1, 0 };
+
+	log_warn("control: accept");
+	evconnlistener_disable(l);
+	evtimer_add(c->backoff, &tv);
+}
+
+/* A socket file left by a broker that died is removed; a live broker's is not. */
+static int
+control_clear_stale(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, live;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : OTG_ERR_IO;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_warnx("control: %s exists and is not a socket", path);
+		return OTG_ERR_EXISTS;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return OTG_ERR_IO;
+	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	if (live) {
+		log_warnx("control: %s: another broker is listening", path);
+		return OTG_ERR_EXISTS;
+	}
+	return unlink(path) == -1 ? OTG_ERR_IO : 0;
+}
+
+int
+control_open(struct event_base *base, const char *path, const struct control_ops *ops,
+    void *arg, struct control **out)
+{
+	struct sockaddr_un sun;
+	struct control *c;
+	struct group *gr;
+	struct stat st;
+	mode_t old;
+	int fd = -1, r;
+
+	*out = NULL;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("control: %s: path too long for a socket", path);
+		return OTG_ERR_TOOBIG;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL) {
+		free(c);
+		return OTG_ERR_NOMEM;
+	}
+	c->base = base;
+	c->ops = ops;
+	c->arg = arg;
+	if ((gr = getgrnam(CONTROL_ADMIN_GROUP)) != NULL) {
+		c->admin_gid = gr->gr_gid;
+		c->have_admin_gid = 1;
+	}
+	if ((r = control_clear_stale(path, &sun)) != 0)
+		goto out;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		r = OTG_ERR_IO;
+		goto out;
+	}
+	/* 0660 from the start: the umask applies at bind, no window with more */
+	old = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r == -1 || lstat(path, &st) == -1) {
+		log_warn("control: %s", path);
+		r = OTG_ERR_IO;
+		goto out;
+	}
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	/* hand the socket to the admins' group when we may (root, or a member) */
+	if (c->have_admin_gid && lchown(path, (uid_t)-1, c->admin_gid) == -1)
+		log_debug("control: %s: cannot give it to group " CONTROL_ADMIN_GROUP ": %s",
+		    path, strerror(errno));
+	c->listener = evconnlistener_new(base, control_accept_cb, c,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
+	c->backoff = evtimer_new(base, control_backoff_cb, c);
+	c->reaper = event_new(base, -1, 0, control_reap_cb, c);
+	if (c->listener == NULL || c->backoff == NULL || c->reaper == NULL) {
+		if (c->listener != NULL)
+			fd = -1;	/* closed with the listener */
+		r = OTG_ERR_NOMEM;
+		goto out;
+	}
+	fd = -1;
+	evconnlistener_set_error_cb(c->listener, control_accept_error_cb);
+	*out = c;
+	return 0;
+out:
+	if (fd != -1)
+		close(fd);
+	control_close(c);
+	return r;
+}
+
+void
+control_close(struct control *c)
+{
+	struct control_client *cl, *next;
+	struct stat st;
+
+	if (c == NULL)
+		return;
+	for (cl = c->clients; cl != NULL; cl = next) {
+		next = cl->next;
+		bufferevent_free(cl->bev);
+		free(cl);
+	}
+	if (c->listener != NULL)
+		evconnlistener_free(c->listener);
+	if (c->backoff != NULL)
+		event_free(c->backoff);
+	if (c->reaper != NULL)
+		event_free(c->reaper);
+	/* remove the socket only if it is still the one we made */
+	if (c->ino != 0 && lstat(c->path, &st) == 0 && st.st_dev == c->dev &&
+	    st.st_ino == c->ino)
+		unlink(c->path);
+	free(c->path);
+	free(c);
+}
+
+/* ---- the otgate side ---- */
+
+static int
+control_read_full(int fd, void *p, size_t len, size_t *got)
+{
+	ssize_t n;
+
+	*got = 0;
+	while (*got < len) {
+		n = recv(fd, (char *)p + *got, len - *got, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return OTG_ERR_IO;
+		if (n == 0)
+			return OTG_ERR_TRUNCATED;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+static int
+control_connect(const char *path, int *fdp, char *why, size_t whysz)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { CONTROL_CLIENT_TIMEOUT_SECS, 0 };
+	int fd, err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(why, whysz, "%s: path too long for a socket", path);
+		return OTG_ERR_INVAL;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(why, whysz, "socket: %s", strerror(errno));
+		return OTG_ERR_IO;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		err = errno;
+		close(fd);
+		if (err == ENOENT || err == ECONNREFUSED) {
+			snprintf(why, whysz, "the broker is not running (nothing listens on %s)",
+			    path);
+			return OTG_ERR_NOTFOUND;
+		}
+		if (err == EACCES || err == EPERM) {
+			snprintf(why, whysz, "%s: permission denied: the control socket is for "
+			    "root, the broker's user and group " CONTROL_ADMIN_GROUP, path);
+			return OTG_ERR_PERM;
+		}
+		snprintf(why, whysz, "%s: %s", path, strerror(err));
+		return OTG_ERR_IO;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	*fdp = fd;
+	return 0;
+}
+
+int
+control_request(const char *path, uint16_t type, uint32_t flags, const void *body,
+    size_t len, uint16_t *reply_type, struct buf *reply, char *why, size_t whysz)
+{
+	uint8_t hdr[CONTROL_HEADER_LEN], chunk[16384];
+	struct control_header h;
+	struct buf msg;
+	size_t got, off = 0, want;
+	ssize_t n;
+	int fd = -1, r;
+
+	*reply_type = 0;
+	buf_init(&msg, CONTROL_HEADER_LEN + CONTROL_REQUEST_MAX);
+	if ((r = control_encode(&msg, type, flags, body, len)) != 0) {
+		snprintf(why, whysz, "request too large");
+		goto out;
+	}
+	if ((r = control_connect(path, &fd, why, whysz)) != 0)
+		goto out;
+	/* a broker that turned us away has already closed: its reason is still
+	 * there to read, so a failed send is not the end */
+	while (off < buf_len(&msg)) {
+		n = send(fd, buf_ptr(&msg) + off, buf_len(&msg) - off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		off += (size_t)n;
+	}
+	r = control_read_full(fd, hdr, sizeof(hdr), &got);
+	if (r == OTG_ERR_TRUNCATED) {
+		snprintf(why, whysz, "the broker closed the connection without a reply");
+		r = OTG_ERR_PROTO;
+		goto out;
+	}
+	if (r != 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		snprintf(why, whysz, "no reply from the broker within %d s",
+		    CONTROL_CLIENT_TIMEOUT_SECS);
+		goto out;
+	}
+	if (r != 0) {
+		snprintf(why, whysz, "reading the reply: %s", strerror(errno));
+		goto out;
+	}
+	r = control_decode_header(hdr, sizeof(hdr), CONTROL_REPLY_MAX, &h);
+	if (r == OTG_ERR_TOOBIG) {
+		snprintf(why, whysz, "the broker's reply is too large");
+		goto out;
+	}
+	if (r != 0) {
+		snprintf(why, whysz, "the reply is not otgate control protocol version %u",
+		    (unsigned)CONTROL_VERSION);
+		goto out;
+	}
+	for (want = h.len; want > 0; want -= got) {
+		r = control_read_full(fd, chunk, want < sizeof(chunk) ? want : sizeof(chunk),
+		    &got);
+		if (r != 0) {
+			snprintf(why, whysz, "the broker's reply was cut short");
+			r = OTG_ERR_PROTO;
+			goto out;
+		}
+		if ((r = buf_put(reply, chunk, got)) != 0) {
+			snprintf(why, whysz, "the broker's reply is too large");
+			goto out;
+		}
+	}
+	*reply_type = h.type;
+	r = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	buf_free(&msg);
+	return r;
+}
