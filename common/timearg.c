@@ -80,8 +80,8 @@ timearg_parse(const char *s, const struct tz *tz, time_t now, time_t *out)
 	long off;
 	int y, m, d, r;
 
-	if (value_duration(s, &secs) == 0) {
-		if ((uint64_t)now < secs)
+	if ((r = value_duration(s, &secs)) != OTG_ERR_INVAL) {
+		if (r != 0 || (uint64_t)now < secs)
 			return OTG_ERR_RANGE;
 		*out = now - (time_t)secs;
 		return 0;
