@@ -25,4 +25,12 @@ struct cmd_verb {
 /* policy/cmd_policy.c */
 int cmd_policy_main(int argc, char **argv, const char *conf_path);
 
+/* broker/cmd_control.c: ask the running broker through its control socket */
+int cmd_status_main(int argc, char **argv, const char *conf_path);
+int cmd_sessions_main(int argc, char **argv, const char *conf_path);
+int cmd_reload_main(int argc, char **argv, const char *conf_path);
+
+/* broker/cmd_asset.c: asset host keys and vaulted credentials */
+int cmd_asset_main(int argc, char **argv, const char *conf_path);
+
 #endif

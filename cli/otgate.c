@@ -14,6 +14,11 @@ static const struct cmd_verb verbs[] = {
 	{ "policy", "policy check [FILE]\n"
 	    "policy explain USER ASSET [--at TIME] [--tz ZONE] [--channel KIND] [--json]\n"
 	    "policy dump [FILE]", cmd_policy_main },
+	{ "status", "status", cmd_status_main },
+	{ "sessions", "sessions --active [--json]", cmd_sessions_main },
+	{ "reload", "reload", cmd_reload_main },
+	{ "asset", "asset trust NAME\n"
+	    "asset credential NAME --key FILE | --password", cmd_asset_main },
 };
 
 static void
