@@ -124,7 +124,12 @@ install: all
 	for m in packaging/man/*.[158]; do \
 		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
 
+# The Debian package, built from a staged copy under build/deb/; the .deb lands in build/.
+deb:
+	@packaging/deps.sh deb
+	@packaging/mkdeb.sh
+
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
