@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <libssh/libssh.h>
+#include <libssh/server.h>
 
 #include "common/common.h"
 #include "policy/policy.h"
@@ -75,6 +76,217 @@ struct control_ops {
 int control_open(struct event_base *base, const char *path,
     const struct control_ops *ops, void *arg, struct control **out);
 void control_close(struct control *c);
+
+/* ---- the engine: otgated's own modules (bridge, listener, vendor, auth, menu,
+ * asset, relay, session, server). ---- */
+
+struct bridge;
+struct evdns_base;
+struct event;
+struct listener;
+struct listener_slot;
+struct conn;
+struct menu;
+struct relay;
+struct session;
+struct upstream;
+
+/* bridge.c: drives one libssh session from libevent. Level-triggered reads run
+ * ssh_event_dopoll; the write event is on exactly while libssh has output
+ * pending. The owner's callback runs after libssh's own callbacks returned, so
+ * it may act on any session. Create it after the session's first I/O call. */
+typedef void bridge_cb(void *arg);
+struct bridge *bridge_new(struct event_base *base, ssh_session session,
+    bridge_cb *cb, void *arg);
+void bridge_update(struct bridge *b);	/* after any call into the session */
+void bridge_free(struct bridge *b);
+
+/* sshmsg.c: the only caller of libssh 0.10's deprecated message getters. */
+const char *sshmsg_auth_password(ssh_message m);
+ssh_key sshmsg_auth_pubkey(ssh_message m);
+enum ssh_publickey_state_e sshmsg_auth_pubkey_state(ssh_message m);
+/* pty-req and window-change: terminal (may be NULL), columns, rows */
+void sshmsg_pty(ssh_message m, const char **term, int *cols, int *rows);
+
+/* server.c: the daemon's shared state. The current policy is refcounted so a
+ * reload never frees one that a session still looks at. */
+struct policyref {
+	struct policy *policy;
+	unsigned refs;
+};
+struct server {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct conf *conf;
+	struct audit *audit;
+	struct policyref *policy;
+	ssh_bind bind;
+	struct listener *listener;
+	struct control *control;
+	time_t started;
+	char *banner;		/* text shown before login, NULL for none */
+	struct conn *conns;
+	unsigned nconns;
+};
+/* Takes ownership of conf and policy. */
+int server_start(struct server *srv, struct event_base *base, struct conf *conf,
+    struct policy *policy);
+void server_stop(struct server *srv);
+/* Validate the policy file again and swap it in; errors go to report. 0, or -1
+ * with the old policy kept. */
+int server_reload(struct server *srv, struct buf *report);
+struct policyref *server_policy_hold(struct server *srv);
+void server_policy_release(struct policyref *ref);
+void server_audit(struct server *srv, const char *event,
+    const struct audit_field *f, size_t n);
+/* 32 lowercase hex characters from 128 random bits. */
+void server_newid(char out[33]);
+
+/* listener.c: every `listen` address, max-startups (start:rate:full with random
+ * early drop), a per-source limit, and back-off when out of descriptors. A slot
+ * counts one unauthenticated connection until released. */
+typedef void listener_accept_cb(int fd, const struct sockaddr *sa, socklen_t salen,
+    struct listener_slot *slot, void *arg);
+int listener_open(struct event_base *base, const struct conf *conf,
+    listener_accept_cb *cb, void *arg, struct listener **out);
+void listener_release(struct listener_slot *slot);	/* NULL is fine */
+void listener_close(struct listener *l);
+
+/* auth.c: the vendor's login as a state machine over auth requests. Only a
+ * verified signature names the user; factors are asked in the policy's order,
+ * and a factor the broker does not implement refuses the login with a reason. */
+enum auth_result {
+	AUTH_CONTINUE,		/* answered; wait for the next request */
+	AUTH_GRANTED,		/* every factor passed; the user is c->user */
+	AUTH_DISCONNECT		/* too many failures */
+};
+#define AUTH_MAX_TRIES 6
+struct auth {
+	unsigned factors_done;	/* POLICY_AUTH_* bits */
+	unsigned tries;		/* failed attempts (probes not counted) */
+	unsigned rejected;	/* every refused request, probes included */
+	int banner_sent;
+	int reason_sent;
+	int granted;
+	char last_user[USERNAME_MAX];	/* as sent, for the audit log */
+	char last_reason[128];
+};
+enum auth_result auth_message(struct conn *c, ssh_message m);
+/* At close: one auth.failure event if the login never succeeded. */
+void auth_finish(struct conn *c);
+
+/* vendor.c: one vendor SSH connection: key exchange, login, channel opens and
+ * requests, refusals of what is not supported. */
+enum conn_state { CONN_KEX, CONN_AUTH, CONN_OPEN, CONN_CLOSED };
+struct conn {
+	struct server *srv;
+	char id[33];
+	char src[64];		/* numeric address of the vendor */
+	enum conn_state state;
+	ssh_session ssh;
+	struct bridge *bridge;
+	struct listener_slot *slot;
+	struct event *grace;	/* login grace, then keepalive */
+	struct auth auth;
+	char user[USERNAME_MAX];	/* set once authenticated */
+	char asset[USERNAME_MAX];	/* from the user name, "" for the menu */
+	char company[128];
+	struct session *sessions;	/* list through session.next */
+	unsigned nsessions;
+	unsigned refs;
+	struct conn *next;	/* server-wide list */
+};
+#define CONN_MAX_SESSIONS 16
+void vendor_accept(struct server *srv, int fd, const struct sockaddr *sa,
+    socklen_t salen, struct listener_slot *slot);
+void vendor_close(struct conn *c, const char *why);
+void vendor_close_all(struct server *srv);
+void vendor_unref(struct conn *c);
+/* Run the pending work of every session of c (after I/O on any of its sides). */
+void vendor_step(struct conn *c);
+/* Every session of every connection, for the control socket and reload. */
+void vendor_foreach_session(struct server *srv, void (*fn)(struct session *, void *),
+    void *arg);
+
+/* session.c: one vendor channel and the asset connection that serves it. The
+ * vendor's shell/exec/subsystem request is answered only once the asset
+ * answered its own. Close is a state; the free runs later from the loop. */
+enum session_state {
+	SESSION_SETUP,		/* channel open; pty/env gathered */
+	SESSION_MENU,		/* choosing an asset */
+	SESSION_CONNECT,	/* asset side in progress */
+	SESSION_RUNNING,	/* relaying */
+	SESSION_CLOSED
+};
+#define SESSION_MAX_ENV 16
+struct session {
+	struct conn *conn;
+	char id[33];
+	enum session_state state;
+	enum policy_channel kind;
+	int pty;
+	char term[64];
+	int cols, rows;
+	int resized;		/* a window-change waits to be relayed */
+	char *signal;		/* a signal waits to be relayed */
+	struct strlist env;	/* "NAME=VALUE" */
+	char *command;		/* exec, NULL for a shell */
+	char asset[USERNAME_MAX];
+	struct policyref *policy;
+	const char *role;	/* deciding role, owned by policy */
+	ssh_channel vch;	/* vendor side */
+	ssh_message held;	/* the vendor request answered once the asset is ready */
+	struct upstream *up;	/* asset side, NULL until connecting */
+	struct menu *menu;
+	struct relay *relay;
+	time_t start;
+	int started;		/* session.start audited */
+	uint64_t bytes_in, bytes_out;	/* vendor->asset, asset->vendor */
+	int exit_status;	/* -1 unknown */
+	char *exit_signal;
+	struct session *next;	/* in conn->sessions */
+	unsigned refs;
+};
+struct session *session_open(struct conn *c, ssh_channel vch);
+void session_message(struct session *s, ssh_message m);
+void session_step(struct session *s);
+/* Refuse: stderr "otgate: ASSET: REASON", exit status 1, audit event. */
+void session_refuse(struct session *s, const char *event, const char *reason);
+void session_close(struct session *s, const char *why);
+void session_unref(struct session *s);
+/* One line (text) or one JSON object (json) per active session. */
+void session_describe(struct session *s, struct buf *out, int json);
+/* The asset side reports progress: ready, or failed (already refused). */
+void session_asset_ready(struct session *s);
+
+/* menu.c: the asset menu for a pty shell without an asset. */
+enum menu_result { MENU_WAIT, MENU_CHOSEN, MENU_QUIT };
+int menu_start(struct session *s);
+/* Read what the vendor typed; on MENU_CHOSEN s->asset is set. */
+enum menu_result menu_input(struct session *s);
+void menu_free(struct menu *m);
+
+/* asset.c: the asset side: resolve (numeric or evdns), egress check, connect
+ * to exactly the checked address with a timeout, pinned host key, vaulted
+ * credential, channel and its requests. Never blocks the loop. */
+int asset_start(struct session *s, const struct policy_asset *asset);
+/* Continue after I/O; calls session_asset_ready or session_refuse. */
+void asset_step(struct session *s);
+ssh_channel asset_channel(const struct upstream *up);
+ssh_session asset_ssh(const struct upstream *up);
+void asset_update(struct upstream *up);	/* rearm its bridge */
+void asset_close(struct upstream *up);	/* stop talking to the asset */
+void asset_free(struct upstream *up);
+
+/* relay.c: the channel pair, both ways, within the receivers' windows. */
+struct relay *relay_new(void);
+void relay_free(struct relay *r);
+/* Move what can move; 1 once both channels are done, 0 otherwise. */
+int relay_pump(struct session *s);
+/* The asset channel's exit-status/exit-signal callbacks land here. */
+void relay_asset_callbacks(struct session *s, ssh_channel ach);
+/* The vendor channel's signal callback. */
+void relay_vendor_callbacks(struct session *s, ssh_channel vch);
 
 /* sdnotify.c: systemd's Type=notify protocol over $NOTIFY_SOCKET (a path or
  * @abstract), without libsystemd. No-ops returning 0 when the variable is unset;

@@ -1,0 +1,293 @@
+/*
+ * relay.c: the two channels of a session, joined. Each direction reads from
+ * its source only as much as the destination's SSH window takes, so libssh
+ * stops re-opening the source's window and the peer that sends too fast is
+ * held back by SSH flow control, not by broker memory. Every byte passes
+ * through relay_forward(), once and in order, before it is forwarded: that is
+ * where a session's bytes are counted (and, later, recorded).
+ *
+ * Ending mirrors what OpenSSH does without a broker: the vendor's EOF goes on
+ * to the asset once all its data went; the asset's data, EOF, exit-status or
+ * exit-signal and close reach the vendor in that order; a vendor that closes
+ * its channel first closes the asset's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "broker/broker.h"
+
+#define RELAY_CHUNK (32u * 1024)
+#define RELAY_ROUNDS 8
+/* libssh queues what a peer sends beyond its window; more than this is abuse */
+#define RELAY_OVERRUN (4u * 1024 * 1024)
+
+enum relay_stream { RELAY_TO_ASSET, RELAY_TO_VENDOR, RELAY_TO_VENDOR_STDERR,
+	RELAY_NSTREAMS };
+
+struct relay {
+	struct ssh_channel_callbacks_struct vendor_cb, asset_cb;
+	struct buf pending[RELAY_NSTREAMS];	/* what a window did not take yet */
+	int eof_to_asset, eof_to_vendor;
+	int have_status;
+	int core;
+};
+
+struct relay *
+relay_new(void)
+{
+	struct relay *r;
+	int i;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	for (i = 0; i < RELAY_NSTREAMS; i++)
+		buf_init(&r->pending[i], RELAY_CHUNK);
+	return r;
+}
+
+void
+relay_free(struct relay *r)
+{
+	int i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < RELAY_NSTREAMS; i++)
+		buf_free(&r->pending[i]);
+	free(r);
+}
+
+/* libssh callbacks: only note what happened; the pump acts on it later. */
+static void
+relay_exit_status_cb(ssh_session ssh, ssh_channel ch, int status, void *arg)
+{
+	struct session *s = arg;
+
+	(void)ssh;
+	(void)ch;
+	s->exit_status = status;
+	s->relay->have_status = 1;
+}
+
+static int
+relay_signal_ok(const char *sig)
+{
+	size_t i;
+
+	for (i = 0; sig[i] != '\0'; i++)
+		if (!(sig[i] >= 'A' && sig[i] <= 'Z') && !(sig[i] >= '0' && sig[i] <= '9'))
+			return 0;
+	return i > 0 && i < 16;
+}
+
+static void
+relay_exit_signal_cb(ssh_session ssh, ssh_channel ch, const char *sig, int core,
+    const char *errmsg, const char *lang, void *arg)
+{
+	struct session *s = arg;
+
+	(void)ssh;
+	(void)ch;
+	(void)errmsg;
+	(void)lang;
+	if (sig == NULL || !relay_signal_ok(sig) || s->exit_signal != NULL)
+		return;
+	s->exit_signal = strdup(sig);
+	s->relay->core = core;
+}
+
+static void
+relay_signal_cb(ssh_session ssh, ssh_channel ch, const char *sig, void *arg)
+{
+	struct session *s = arg;
+
+	(void)ssh;
+	(void)ch;
+	if (sig == NULL || !relay_signal_ok(sig))
+		return;
+	free(s->signal);
+	s->signal = strdup(sig);
+}
+
+void
+relay_vendor_callbacks(struct session *s, ssh_channel vch)
+{
+	struct ssh_channel_callbacks_struct *cb = &s->relay->vendor_cb;
+
+	memset(cb, 0, sizeof(*cb));
+	cb->userdata = s;
+	cb->channel_signal_function = relay_signal_cb;
+	ssh_callbacks_init(cb);
+	ssh_set_channel_callbacks(vch, cb);
+}
+
+void
+relay_asset_callbacks(struct session *s, ssh_channel ach)
+{
+	struct ssh_channel_callbacks_struct *cb = &s->relay->asset_cb;
+
+	memset(cb, 0, sizeof(*cb));
+	cb->userdata = s;
+	cb->channel_exit_status_function = relay_exit_status_cb;
+	cb->channel_exit_signal_function = relay_exit_signal_cb;
+	ssh_callbacks_init(cb);
+	ssh_set_channel_callbacks(ach, cb);
+}
+
+/* Write what is pending for one stream, as far as the window allows. */
+static int
+relay_flush(struct session *s, enum relay_stream st)
+{
+	struct buf *b = &s->relay->pending[st];
+	ssh_channel dst = st == RELAY_TO_ASSET ? asset_channel(s->up) : s->vch;
+	int n;
+
+	if (buf_len(b) == 0)
+		return 0;
+	if (st == RELAY_TO_VENDOR_STDERR)
+		n = ssh_channel_write_stderr(dst, buf_ptr(b), (uint32_t)buf_len(b));
+	else
+		n = ssh_channel_write(dst, buf_ptr(b), (uint32_t)buf_len(b));
+	if (n < 0)
+		return -1;
+	buf_consume(b, (size_t)n);
+	if (buf_len(b) == 0)
+		buf_reset(b);
+	return 0;
+}
+
+/*
+ * Every byte of the session passes here, in order, before it is forwarded.
+ * The caller read no more than the destination's window, so pending stays
+ * within one chunk.
+ */
+static int
+relay_forward(struct session *s, enum relay_stream st, const void *data, size_t len)
+{
+	if (st == RELAY_TO_ASSET)
+		s->bytes_in += len;
+	else
+		s->bytes_out += len;
+	if (buf_put(&s->relay->pending[st], data, len) != 0)
+		return -1;
+	return relay_flush(s, st);
+}
+
+/* Move one chunk of one stream; 1 if something moved, 0 if not, -1 on error. */
+static int
+relay_move(struct session *s, enum relay_stream st, uint8_t *chunk)
+{
+	ssh_channel ach = asset_channel(s->up);
+	ssh_channel src = st == RELAY_TO_ASSET ? s->vch : ach;
+	ssh_channel dst = st == RELAY_TO_ASSET ? ach : s->vch;
+	uint32_t room;
+	int n;
+
+	if (relay_flush(s, st) != 0)
+		return -1;
+	if (buf_len(&s->relay->pending[st]) > 0)
+		return 0;
+	if (st == RELAY_TO_ASSET ? s->relay->eof_to_asset : s->relay->eof_to_vendor)
+		return 0;
+	if ((room = ssh_channel_window_size(dst)) == 0)
+		return 0;
+	if (room > RELAY_CHUNK)
+		room = RELAY_CHUNK;
+	n = ssh_channel_read_nonblocking(src, chunk, room, st == RELAY_TO_VENDOR_STDERR);
+	if (n == SSH_EOF || n == 0)
+		return 0;
+	if (n < 0)
+		return ssh_channel_is_closed(src) ? 0 : -1;
+	if (relay_forward(s, st, chunk, (size_t)n) != 0)
+		return -1;
+	return 1;
+}
+
+/* What the vendor asked for meanwhile: a new terminal size, a signal. */
+static void
+relay_requests(struct session *s, ssh_channel ach)
+{
+	if (s->resized && s->pty) {
+		ssh_channel_change_pty_size(ach, s->cols, s->rows);
+		s->resized = 0;
+	}
+	if (s->signal != NULL) {
+		ssh_channel_request_send_signal(ach, s->signal);
+		free(s->signal);
+		s->signal = NULL;
+	}
+}
+
+static int
+relay_overrun(ssh_channel ch)
+{
+	int a = ssh_channel_poll(ch, 0), b = ssh_channel_poll(ch, 1);
+
+	return (a > 0 ? (unsigned)a : 0) + (b > 0 ? (unsigned)b : 0) > RELAY_OVERRUN;
+}
+
+int
+relay_pump(struct session *s)
+{
+	struct relay *r = s->relay;
+	ssh_channel ach = asset_channel(s->up);
+	uint8_t chunk[RELAY_CHUNK];
+	int round, st, moved, n;
+
+	if (ach == NULL)
+		return 1;
+	relay_requests(s, ach);
+	for (round = 0; round < RELAY_ROUNDS; round++) {
+		moved = 0;
+		for (st = 0; st < RELAY_NSTREAMS; st++) {
+			if ((n = relay_move(s, st, chunk)) < 0) {
+				log_info("session %.8s: relay error", s->id);
+				return 1;
+			}
+			moved |= n;
+		}
+		if (!moved)
+			break;
+	}
+	if (relay_overrun(s->vch) || relay_overrun(ach)) {
+		log_warnx("session %.8s: a peer sent beyond its window", s->id);
+		return 1;
+	}
+	/* vendor -> asset: EOF after the last byte */
+	if (!r->eof_to_asset && ssh_channel_is_eof(s->vch) &&
+	    buf_len(&r->pending[RELAY_TO_ASSET]) == 0) {
+		ssh_channel_send_eof(ach);
+		r->eof_to_asset = 1;
+	}
+	/* asset -> vendor: data, EOF, exit status, close */
+	if (!r->eof_to_vendor && ssh_channel_is_eof(ach) &&
+	    buf_len(&r->pending[RELAY_TO_VENDOR]) == 0 &&
+	    buf_len(&r->pending[RELAY_TO_VENDOR_STDERR]) == 0) {
+		ssh_channel_send_eof(s->vch);
+		r->eof_to_vendor = 1;
+	}
+	if (r->eof_to_vendor && ssh_channel_is_closed(ach)) {
+		if (r->have_status)
+			ssh_channel_request_send_exit_status(s->vch, s->exit_status);
+		else if (s->exit_signal != NULL)
+			ssh_channel_request_send_exit_signal(s->vch, s->exit_signal,
+			    r->core, "", "");
+		ssh_channel_close(s->vch);
+		return 1;
+	}
+	if (ssh_channel_is_closed(s->vch))
+		return 1;	/* the vendor went first: session_close closes the asset */
+	if (ssh_channel_is_closed(ach) || !ssh_is_connected(asset_ssh(s->up))) {
+		/* the asset's connection died before its channel finished */
+		ssh_channel_write_stderr(s->vch, "otgate: connection to the asset lost\r\n",
+		    38);
+		ssh_channel_request_send_exit_status(s->vch, 255);
+		ssh_channel_close(s->vch);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,212 @@
+# lib.sh: shared by the broker's end-to-end tests (source it). Each test gets a
+# private work dir with a cleanup trap that stops what it started, real OpenSSH
+# sshd assets on 127.0.0.2 and up (free ports picked at run time), keys made
+# with ssh-keygen, an otgated.conf and a policy, a running `otgated -D`, and
+# `vssh` to reach it with the real ssh client.
+#
+#   e2e_init                       work dir, keys, trap; sets WORK
+#   asset_start NAME ADDR          an sshd for asset NAME on ADDR; sets ASSET_PORT_<NAME>
+#   policy_write [EXTRA_FILE]      policy.conf for user alice and every started asset
+#   broker_start                   otgated -D on 127.0.0.1:$BROKER_PORT
+#   vssh USER [ssh args...]        ssh -p $BROKER_PORT USER@127.0.0.1 ...
+#   check WHAT CMD...              run CMD; on failure print WHAT and fail
+#   audit_has EVENT [TEXT]         the audit log has EVENT (with TEXT on that line)
+set -u
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	echo "skip: lib.sh is sourced by the e2e tests, not one itself"
+	exit 77
+fi
+BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+OTGATED=$BUILD/otgated
+OTGATE=$BUILD/otgate
+E2E_PIDS=()
+E2E_ASSETS=()
+FAILS=0
+
+e2e_cleanup() {
+	local p
+	for p in "${E2E_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${E2E_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	[ -n "${WORK:-}" ] && [ -z "${E2E_KEEP:-}" ] && rm -rf "$WORK"
+}
+
+e2e_skip() {
+	echo "skip: $*"
+	exit 77
+}
+
+e2e_init() {
+	command -v ssh >/dev/null || e2e_skip "no ssh client"
+	[ -x /usr/sbin/sshd ] || e2e_skip "no /usr/sbin/sshd"
+	[ -x "$OTGATED" ] || { echo "FAIL: $OTGATED was not built"; exit 1; }
+	WORK=$(mktemp -d /tmp/otgate-e2e.XXXXXX)
+	chmod 0755 "$WORK"
+	trap e2e_cleanup EXIT
+	mkdir -p -m 0700 "$WORK/vault" "$WORK/state"
+	ssh-keygen -q -t ed25519 -N '' -C alice@test -f "$WORK/alice_key"
+	ssh-keygen -q -t ed25519 -N '' -C mallory@test -f "$WORK/mallory_key"
+	ssh-keygen -q -t ed25519 -N '' -C broker -f "$WORK/broker_hostkey"
+	# the key the broker logs in to assets with (vaulted)
+	ssh-keygen -q -t ed25519 -N '' -C vault -f "$WORK/asset_login_key"
+	LOGIN=$(id -un)
+	BROKER_PORT=$(free_port 127.0.0.1)
+	[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd 2>/dev/null || true
+}
+
+# A port nobody listens on right now on ADDR.
+free_port() {
+	python3 -c 'import socket,sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
+}
+
+wait_port() {	# ADDR PORT [SECONDS]
+	local i
+	for ((i = 0; i < ${3:-10} * 20; i++)); do
+		python3 -c 'import socket,sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 1)' "$1" "$2" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+asset_start() {	# NAME ADDR
+	local name=$1 addr=$2 port dir
+	port=$(free_port "$addr")
+	dir=$WORK/asset-$name
+	mkdir -p "$dir"
+	[ -f "$dir/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/hostkey"
+	cp "$WORK/asset_login_key.pub" "$dir/authorized_keys"
+	cat >"$dir/sshd_config" <<EOT
+Port $port
+ListenAddress $addr
+HostKey $dir/hostkey
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AcceptEnv LANG LC_* OTG_*
+LogLevel VERBOSE
+MaxStartups 100:30:200
+MaxSessions 100
+EOT
+	/usr/sbin/sshd -D -e -f "$dir/sshd_config" 2>"$dir/sshd.log" &
+	E2E_PIDS+=($!)
+	eval "ASSET_PID_${name//-/_}=$!"
+	eval "ASSET_PORT_${name//-/_}=$port"
+	eval "ASSET_ADDR_${name//-/_}=$addr"
+	E2E_ASSETS+=("$name")
+	wait_port "$addr" "$port" || { echo "FAIL: sshd for $name did not start:"; cat "$dir/sshd.log"; exit 1; }
+	cp "$WORK/asset_login_key" "$WORK/vault/$name.key"
+	chmod 0600 "$WORK/vault/$name.key"
+}
+
+asset_stop() {	# NAME
+	local v="ASSET_PID_${1//-/_}"
+	kill "${!v}" 2>/dev/null
+	wait "${!v}" 2>/dev/null
+}
+
+# The pinned "type base64" of an asset's host key.
+asset_hostkey() {
+	cut -d' ' -f1,2 "$WORK/asset-$1/hostkey.pub"
+}
+
+policy_write() {	# [EXTRA_FILE appended]
+	local name p a
+	{
+		echo "[role maint]"
+		echo "assets = *"
+		echo "allow = shell exec"
+		echo
+		echo "[user alice]"
+		echo "company = Test Automation"
+		echo "roles = maint"
+		echo "auth = publickey"
+		echo "pubkey = $(cat "$WORK/alice_key.pub")"
+		for name in "${E2E_ASSETS[@]}"; do
+			p="ASSET_PORT_${name//-/_}"
+			a="ASSET_ADDR_${name//-/_}"
+			echo
+			echo "[asset $name]"
+			echo "address = ${!a}"
+			echo "port = ${!p}"
+			echo "login = $LOGIN"
+			echo "hostkey = $(asset_hostkey "$name")"
+		done
+		[ $# -gt 0 ] && cat "$1"
+	} >"$WORK/policy.conf"
+}
+
+conf_write() {
+	cat >"$WORK/otgated.conf" <<EOT
+listen = 127.0.0.1:$BROKER_PORT
+hostkey = broker_hostkey
+policy = policy.conf
+vault = vault
+state = state
+audit-log = audit.log
+control = control.sock
+egress = 127.0.0.0/8 ::1/128
+banner = banner
+login-grace = 10s
+connect-timeout = 3s
+keepalive = 30s
+max-startups = 200:30:400
+max-startups-per-source = 200
+EOT
+	echo "Authorised use only. Sessions are recorded." >"$WORK/banner"
+}
+
+broker_start() {
+	[ -f "$WORK/otgated.conf" ] || conf_write
+	"$OTGATED" -D -f "$WORK/otgated.conf" >>"$WORK/otgated.log" 2>&1 &
+	BROKER_PID=$!
+	E2E_PIDS+=($BROKER_PID)
+	wait_port 127.0.0.1 "$BROKER_PORT" || {
+		echo "FAIL: otgated did not start:"; cat "$WORK/otgated.log"; exit 1; }
+}
+
+vssh() {	# USER [ssh args...]
+	local user=$1
+	shift
+	timeout "${VSSH_TIMEOUT:-60}" ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile="$WORK/known_hosts" \
+		-o LogLevel=ERROR -o ConnectTimeout=10 \
+		-i "${VKEY:-$WORK/alice_key}" -p "$BROKER_PORT" "$user@127.0.0.1" "$@"
+}
+
+check() {	# WHAT CMD...
+	local what=$1
+	shift
+	if "$@"; then
+		echo "ok: $what"
+	else
+		echo "FAIL: $what"
+		FAILS=$((FAILS + 1))
+	fi
+}
+
+audit_has() {	# EVENT [TEXT]
+	grep "\"event\":\"$1\"" "$WORK/audit.log" | grep -q -- "${2:-}"
+}
+
+e2e_finish() {
+	if [ "$FAILS" -ne 0 ]; then
+		echo "--- otgated.log (tail)"
+		tail -n 40 "$WORK/otgated.log"
+		echo "$FAILS check(s) failed"
+		exit 1
+	fi
+	echo "all checks passed"
+	exit 0
+}
