@@ -1,0 +1,359 @@
+/*
+ * cast.c: asciicast v2, the format of pty recordings, so that `asciinema play`
+ * and the web player read them as they are. Writing keeps terminal bytes exact:
+ * valid UTF-8 goes into "o"/"i" events, anything else into base64 "b"/"bi"
+ * events (players ignore codes they do not know), and a character split
+ * between two reads is carried to the next event instead of being mangled.
+ * Reading takes hostile files: bounded lines, strict event shapes.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "recorder/recorder.h"
+
+enum cast_run { RUN_NONE, RUN_TEXT, RUN_BINARY };
+
+struct cast_encoder {
+	struct buf *out;
+	const char *code;
+	uint64_t t_us;
+	enum cast_run run;
+	struct buf binary;
+};
+
+struct cast_reader {
+	struct recline lines;
+	struct cast_header_info info;
+	struct buf data;
+};
+
+/* Length of the UTF-8 sequence at p: >0 valid, 0 invalid, -1 a valid start
+ * cut by the end of the input. */
+static int
+cast_utf8_len(const uint8_t *p, size_t avail)
+{
+	uint8_t lo = 0x80, hi = 0xbf;
+	int n, k;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* the second byte's range excludes overlongs, surrogates and > U+10FFFF */
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	for (k = 1; k < n; k++) {
+		if ((size_t)k >= avail)
+			return -1;
+		if (p[k] < (k == 1 ? lo : 0x80) || p[k] > (k == 1 ? hi : 0xbf))
+			return 0;
+	}
+	return n;
+}
+
+static int
+cast_time(struct buf *out, uint64_t t_us)
+{
+	return buf_printf(out, "[%llu.%06llu, ", (unsigned long long)(t_us / 1000000),
+	    (unsigned long long)(t_us % 1000000));
+}
+
+static int
+cast_end_run(struct cast_encoder *e)
+{
+	int r = 0;
+
+	if (e->run == RUN_TEXT) {
+		r = buf_puts(e->out, "\"]\n");
+	} else if (e->run == RUN_BINARY) {
+		if ((r = cast_time(e->out, e->t_us)) == 0 &&
+		    (r = buf_printf(e->out, "\"%s\", \"", strcmp(e->code, "i") == 0 ? "bi" :
+		    "b")) == 0 &&
+		    (r = base64_encode(e->out, buf_ptr(&e->binary), buf_len(&e->binary))) == 0)
+			r = buf_puts(e->out, "\"]\n");
+		buf_reset(&e->binary);
+	}
+	e->run = RUN_NONE;
+	return r;
+}
+
+static int
+cast_put_text(struct cast_encoder *e, const void *p, size_t n)
+{
+	int r;
+
+	if (e->run != RUN_TEXT) {
+		if ((r = cast_end_run(e)) != 0 || (r = cast_time(e->out, e->t_us)) != 0 ||
+		    (r = buf_printf(e->out, "\"%s\", \"", e->code)) != 0)
+			return r;
+		e->run = RUN_TEXT;
+	}
+	return escape_json(e->out, p, n);
+}
+
+static int
+cast_put_binary(struct cast_encoder *e, const void *p, size_t n)
+{
+	int r;
+
+	if (e->run != RUN_BINARY) {
+		if ((r = cast_end_run(e)) != 0)
+			return r;
+		e->run = RUN_BINARY;
+	}
+	return buf_put(&e->binary, p, n);
+}
+
+/* Finish a sequence carried from the previous call with the first bytes of p. */
+static int
+cast_finish_carry(struct cast_encoder *e, struct cast_text *st, const uint8_t *p,
+    size_t len, size_t *used)
+{
+	int n;
+
+	*used = 0;
+	while (st->ncarry > 0) {
+		n = cast_utf8_len(st->carry, st->ncarry);
+		if (n > 0) {
+			st->ncarry = 0;
+			return cast_put_text(e, st->carry, (size_t)n);
+		}
+		if (n == 0) {
+			/* only continuation bytes were added: all of it is invalid */
+			n = (int)st->ncarry;
+			st->ncarry = 0;
+			return cast_put_binary(e, st->carry, (size_t)n);
+		}
+		if (*used == len)
+			return 0;	/* still incomplete: keep carrying */
+		st->carry[st->ncarry++] = p[(*used)++];
+	}
+	return 0;
+}
+
+int
+cast_text(struct buf *out, struct cast_text *st, const char *code, uint64_t t_us,
+    const void *data, size_t len)
+{
+	struct cast_encoder e = { out, code, t_us, RUN_NONE, { 0 } };
+	const uint8_t *p = data;
+	size_t i, start;
+	int n, r;
+
+	buf_init(&e.binary, REC_MAX_FRAME);
+	if ((r = cast_finish_carry(&e, st, p, len, &i)) != 0)
+		goto out;
+	while (i < len) {
+		start = i;
+		while (i < len && (n = cast_utf8_len(p + i, len - i)) > 0)
+			i += (size_t)n;
+		if (i > start && (r = cast_put_text(&e, p + start, i - start)) != 0)
+			goto out;
+		if (i == len)
+			break;
+		if (cast_utf8_len(p + i, len - i) < 0) {
+			memcpy(st->carry, p + i, len - i);
+			st->ncarry = len - i;
+			break;
+		}
+		if ((r = cast_put_binary(&e, p + i, 1)) != 0)
+			goto out;
+		i++;
+	}
+	r = cast_end_run(&e);
+out:
+	buf_free(&e.binary);
+	return r;
+}
+
+int
+cast_text_flush(struct buf *out, struct cast_text *st, const char *code, uint64_t t_us)
+{
+	struct cast_encoder e = { out, code, t_us, RUN_NONE, { 0 } };
+	int r;
+
+	if (st->ncarry == 0)
+		return 0;
+	buf_init(&e.binary, 16);
+	if ((r = cast_put_binary(&e, st->carry, st->ncarry)) == 0)
+		r = cast_end_run(&e);
+	st->ncarry = 0;
+	buf_free(&e.binary);
+	return r;
+}
+
+int
+cast_event(struct buf *out, uint64_t t_us, const char *code, const char *text)
+{
+	int r;
+
+	if ((r = cast_time(out, t_us)) != 0 || (r = buf_printf(out, "\"%s\", \"", code)) != 0 ||
+	    (r = escape_json(out, text, strlen(text))) != 0)
+		return r;
+	return buf_puts(out, "\"]\n");
+}
+
+static int
+cast_json_field(struct buf *out, const char *key, const char *value, int comma)
+{
+	int r;
+
+	if ((r = buf_printf(out, "%s\"%s\": \"", comma ? ", " : "", key)) != 0 ||
+	    (r = escape_json(out, value != NULL ? value : "", value != NULL ?
+	    strlen(value) : 0)) != 0)
+		return r;
+	return buf_putc(out, '"');
+}
+
+int
+cast_header(struct buf *out, const struct rec_meta *m)
+{
+	int r;
+
+	if ((r = buf_printf(out, "{\"version\": 2, \"width\": %u, \"height\": %u, "
+	    "\"timestamp\": %lld, ", m->width ? m->width : 80, m->height ? m->height : 24,
+	    (long long)m->start)) != 0 ||
+	    (r = cast_json_field(out, "command", m->command, 0)) != 0 ||
+	    (r = cast_json_field(out, "title", m->title, 1)) != 0 ||
+	    (r = buf_puts(out, ", \"env\": {")) != 0 ||
+	    (r = cast_json_field(out, "TERM", m->term != NULL ? m->term : "xterm", 0)) != 0 ||
+	    (r = cast_json_field(out, "SHELL", "/bin/sh", 1)) != 0 ||
+	    (r = buf_puts(out, "}, \"otgate\": {")) != 0 ||
+	    (r = cast_json_field(out, "session", m->session, 0)) != 0 ||
+	    (r = cast_json_field(out, "conn", m->conn, 1)) != 0 ||
+	    (r = cast_json_field(out, "user", m->user, 1)) != 0 ||
+	    (r = cast_json_field(out, "company", m->company, 1)) != 0 ||
+	    (r = cast_json_field(out, "asset", m->asset, 1)) != 0 ||
+	    (r = cast_json_field(out, "src", m->src, 1)) != 0 ||
+	    (r = cast_json_field(out, "kind", m->kind, 1)) != 0 ||
+	    (r = cast_json_field(out, "policy", m->policy, 1)) != 0)
+		return r;
+	return buf_puts(out, "}}\n");
+}
+
+static int
+cast_dimension(const struct json *j, unsigned *out)
+{
+	if (j == NULL || j->type != JSON_NUMBER || j->number < 1 || j->number > 10000 ||
+	    j->number != floor(j->number))
+		return OTG_ERR_PROTO;
+	*out = (unsigned)j->number;
+	return 0;
+}
+
+int
+cast_reader_open(FILE *fp, struct cast_reader **out)
+{
+	struct cast_reader *r;
+	const struct json *v;
+	const char *line;
+	size_t len;
+	int complete, err;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return OTG_ERR_NOMEM;
+	recline_init(&r->lines, fp);
+	buf_init(&r->data, REC_MAX_LINE);
+	if ((err = recline_next(&r->lines, &line, &len, &complete)) != 0) {
+		if (err == 1)
+			err = OTG_ERR_TRUNCATED;
+		goto out;
+	}
+	if ((err = json_parse(line, len, &r->info.header)) != 0)
+		goto out;
+	err = OTG_ERR_PROTO;
+	v = json_get(r->info.header, "version");
+	if (v == NULL || v->type != JSON_NUMBER || v->number != 2)
+		goto out;
+	if (cast_dimension(json_get(r->info.header, "width"), &r->info.width) != 0 ||
+	    cast_dimension(json_get(r->info.header, "height"), &r->info.height) != 0)
+		goto out;
+	v = json_get(r->info.header, "timestamp");
+	if (v != NULL && v->type == JSON_NUMBER)
+		r->info.timestamp = v->number;
+	v = json_get(r->info.header, "otgate");
+	r->info.otgate = v != NULL && v->type == JSON_OBJECT ? v : NULL;
+	*out = r;
+	return 0;
+out:
+	cast_reader_free(r);
+	return err;
+}
+
+const struct cast_header_info *
+cast_reader_header(const struct cast_reader *r)
+{
+	return &r->info;
+}
+
+unsigned long
+cast_reader_line(const struct cast_reader *r)
+{
+	return r->lines.n;
+}
+
+int
+cast_reader_next(struct cast_reader *r, struct cast_event *ev)
+{
+	struct json *j = NULL;
+	const char *line;
+	size_t len;
+	int complete, err;
+
+	if ((err = recline_next(&r->lines, &line, &len, &complete)) != 0)
+		return err;
+	if (!complete)
+		return OTG_ERR_TRUNCATED;
+	if ((err = json_parse(line, len, &j)) != 0)
+		goto out;
+	err = OTG_ERR_PROTO;
+	if (j->type != JSON_ARRAY || j->n != 3 || j->items[0].type != JSON_NUMBER ||
+	    j->items[0].number < 0 || j->items[1].type != JSON_STRING ||
+	    j->items[2].type != JSON_STRING)
+		goto out;
+	memset(ev, 0, sizeof(*ev));
+	ev->t = j->items[0].number;
+	if (j->items[1].len < sizeof(ev->code) && strlen(j->items[1].str) == j->items[1].len)
+		memcpy(ev->code, j->items[1].str, j->items[1].len + 1);
+	else
+		memcpy(ev->code, "?", 2);
+	buf_reset(&r->data);
+	if (strcmp(ev->code, "b") == 0 || strcmp(ev->code, "bi") == 0)
+		err = base64_decode(j->items[2].str, j->items[2].len, &r->data);
+	else
+		err = buf_put(&r->data, j->items[2].str, j->items[2].len);
+	if (err != 0)
+		goto out;
+	ev->data = r->data.data != NULL ? r->data.data + r->data.off : (const uint8_t *)"";
+	ev->len = buf_len(&r->data);
+	err = 0;
+out:
+	json_free(j);
+	return err;
+}
+
+void
+cast_reader_free(struct cast_reader *r)
+{
+	if (r == NULL)
+		return;
+	json_free(r->info.header);
+	recline_free(&r->lines);
+	buf_free(&r->data);
+	free(r);
+}

@@ -1,0 +1,406 @@
+/*
+ * recorder.h: session recordings that auditors replay, search and verify
+ * offline. A recording is an asciicast v2 file (pty sessions) or a binary framed
+ * stream (everything else), written incrementally beside a sidecar of signed
+ * hash-chain seals; an SQLite index lists sessions and their transcript text.
+ * docs/FORMATS.md describes every file byte by byte. Sections by file.
+ */
+#ifndef OTGATE_RECORDER_H
+#define OTGATE_RECORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "common/common.h"
+
+#define REC_ID_LEN 32			/* lowercase hex characters of a session ID */
+#define REC_ED25519_LEN 32		/* public key bytes */
+#define REC_SIG_LEN 64			/* Ed25519 signature bytes */
+#define REC_HASH_LEN 32			/* SHA-256 */
+#define REC_SEAL_MAX_BYTES 65536	/* a seal at least every 64 KiB ... */
+#define REC_SEAL_MAX_US 5000000ull	/* ... and every 5 s with unsealed bytes */
+#define REC_FLUSH_US 1000000ull	/* data reaches the file within a second */
+#define REC_MAX_LINE (4u * 1024 * 1024)	/* longest cast or seal line read */
+#define REC_MAX_FRAME (1u * 1024 * 1024)	/* longest stream frame read */
+
+/* json.c: a bounded JSON parser for hostile recordings (depth, size, and
+ * strings checked; lone surrogates decode to U+FFFD). */
+enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+struct json {
+	enum json_type type;
+	int boolean;
+	double number;
+	char *str;		/* JSON_STRING: decoded UTF-8, NUL-terminated */
+	size_t len;		/* its length (it may hold NULs) */
+	char **keys;		/* JSON_OBJECT: key of each item */
+	struct json *items;	/* JSON_ARRAY / JSON_OBJECT */
+	size_t n;
+};
+#define JSON_MAX_DEPTH 16
+int json_parse(const char *text, size_t len, struct json **out);
+void json_free(struct json *j);
+const struct json *json_get(const struct json *obj, const char *key);
+/* The string value of key, or NULL when absent or not a string. */
+const char *json_get_str(const struct json *obj, const char *key);
+
+/* base64.c: standard alphabet with padding (RFC 4648) */
+int base64_encode(struct buf *out, const void *in, size_t len);
+/* Strict: whole input, padding required, no whitespace. */
+int base64_decode(const char *in, size_t len, struct buf *out);
+
+/* recline.c: lines of a hostile file, each at most REC_MAX_LINE bytes. */
+struct recline {
+	FILE *fp;
+	struct buf line;
+	unsigned long n;	/* lines returned so far */
+};
+void recline_init(struct recline *rl, FILE *fp);
+/* 0 with *line (NUL-terminated, without its newline) and *complete (0 when the
+ * file ended without a newline); 1 at the end; OTG_ERR_TOOBIG or OTG_ERR_IO. */
+int recline_next(struct recline *rl, const char **line, size_t *len, int *complete);
+void recline_free(struct recline *rl);
+
+/* Metadata of a recorded session: the cast header's "otgate" object and the
+ * stream header. Every string may come from a vendor and is escaped on output. */
+struct rec_meta {
+	char session[REC_ID_LEN + 1];
+	char conn[REC_ID_LEN + 1];
+	const char *user, *company, *asset, *src;
+	const char *kind;	/* shell, exec, sftp, forward, ... */
+	const char *policy;	/* SHA-256 of the policy that allowed it */
+	const char *command;	/* exec command, "" for a shell */
+	const char *title;
+	const char *term;	/* TERM, into the cast header's env */
+	unsigned width, height;	/* pty size; 0 for streams */
+	time_t start;		/* Unix time the recording began */
+};
+
+/* cast.c: asciicast v2 encoding and a bounded reader. Text events ("o", "i")
+ * carry a UTF-8 sequence split across reads to the next event; bytes that are
+ * not UTF-8 go to "b" (output) or "bi" (input) events as base64. */
+struct cast_text {
+	uint8_t carry[4];
+	size_t ncarry;
+};
+int cast_header(struct buf *out, const struct rec_meta *m);
+/* Encode len bytes of direction code "o" or "i" at t_us (microseconds since
+ * the start) as zero or more event lines; state keeps a split sequence. */
+int cast_text(struct buf *out, struct cast_text *state, const char *code,
+    uint64_t t_us, const void *data, size_t len);
+/* Flush a carried incomplete sequence as a base64 event (at close). */
+int cast_text_flush(struct buf *out, struct cast_text *state, const char *code,
+    uint64_t t_us);
+/* One event line with a text payload (resize "r", marker "m", exit "x"). */
+int cast_event(struct buf *out, uint64_t t_us, const char *code, const char *text);
+
+struct cast_reader;
+struct cast_event {
+	double t;		/* seconds since the start */
+	char code[8];		/* "o" "i" "r" "m" "b" "bi" "x" or unknown */
+	const uint8_t *data;	/* decoded bytes ("b"/"bi" base64 already decoded) */
+	size_t len;
+};
+struct cast_header_info {
+	unsigned width, height;
+	double timestamp;
+	struct json *header;	/* the whole header object; owned by the reader */
+	const struct json *otgate;	/* its "otgate" object, or NULL */
+};
+/* Read a header line from fp. Errors: OTG_ERR_PROTO (not asciicast v2),
+ * OTG_ERR_TOOBIG (line over REC_MAX_LINE), OTG_ERR_TRUNCATED. */
+int cast_reader_open(FILE *fp, struct cast_reader **out);
+const struct cast_header_info *cast_reader_header(const struct cast_reader *r);
+/* Next event: 0 and *ev filled (valid until the next call), 1 at a clean end,
+ * negative on a bad line (*line tells which, from 1). A last line cut without
+ * its newline is OTG_ERR_TRUNCATED. */
+int cast_reader_next(struct cast_reader *r, struct cast_event *ev);
+unsigned long cast_reader_line(const struct cast_reader *r);
+void cast_reader_free(struct cast_reader *r);
+
+/* stream.c: the binary framed format of non-pty channels:
+ * "OTGSTRM1" u32 hdrlen JSON-header, then frames u64 t_us, u8 dir, u32 len, bytes. */
+#define STREAM_MAGIC "OTGSTRM1"
+#define STREAM_MAX_HEADER 65536
+enum {
+	STREAM_OUT = 'o',	/* asset to vendor */
+	STREAM_IN = 'i',	/* vendor to asset */
+	STREAM_MARKER = 'm',
+	STREAM_EXIT = 'x'
+};
+int stream_header(struct buf *out, const struct rec_meta *m);
+/* Frames of at most 64 KiB each. */
+int stream_frame(struct buf *out, uint64_t t_us, int dir, const void *data, size_t len);
+
+struct stream_reader;
+struct stream_frame {
+	uint64_t t_us;
+	int dir;
+	const uint8_t *data;	/* valid until the next call */
+	size_t len;
+};
+int stream_reader_open(FILE *fp, struct stream_reader **out);
+const struct json *stream_reader_header(const struct stream_reader *r);
+/* 0 and *f, 1 at a clean end, negative on a bad or cut frame. */
+int stream_reader_next(struct stream_reader *r, struct stream_frame *f);
+void stream_reader_free(struct stream_reader *r);
+
+/* seal.c: the hash chain and the sidecar ID.seal (JSON lines, see FORMATS.md).
+ * h_0 = 32 zero bytes; h_i = SHA-256(h_{i-1} || bytes since seal i-1).
+ * Signed messages are fixed binary layouts, never the JSON text. */
+struct seal_chain {
+	void *sha;		/* EVP_MD_CTX over the bytes since the last seal */
+	uint8_t h[REC_HASH_LEN];	/* last seal's h */
+	uint64_t seq;		/* last seal's seq (0: none yet) */
+	uint64_t offset;	/* bytes hashed so far */
+	uint64_t sealed;	/* offset of the last seal */
+};
+int seal_chain_init(struct seal_chain *c);
+int seal_chain_update(struct seal_chain *c, const void *data, size_t len);
+/* Close the current segment: the new h into c->h, seq advanced. */
+int seal_chain_next(struct seal_chain *c);
+void seal_chain_free(struct seal_chain *c);
+
+struct seal_cert {
+	char session[REC_ID_LEN + 1];
+	uint8_t session_pub[REC_ED25519_LEN];
+	uint64_t time_ms;	/* Unix ms the session key was certified */
+	uint8_t key_fp[REC_HASH_LEN];	/* SHA-256 of the recording public key */
+	uint8_t sig[REC_SIG_LEN];	/* by the recording key */
+};
+struct seal_record {
+	uint64_t seq, offset, time_ms;
+	uint8_t h[REC_HASH_LEN];
+	int final;
+	uint8_t sig[REC_SIG_LEN];	/* by the session key */
+};
+/* The exact bytes the recording key signs for a certificate. */
+#define SEAL_CERT_MSG_LEN (24 + REC_ID_LEN + REC_ED25519_LEN + 8)
+void seal_cert_message(uint8_t msg[SEAL_CERT_MSG_LEN], const char *session,
+    const uint8_t pub[REC_ED25519_LEN], uint64_t time_ms);
+#define SEAL_MSG_LEN (16 + REC_ID_LEN + 8 + 8 + 8 + REC_HASH_LEN + 1)
+void seal_message(uint8_t msg[SEAL_MSG_LEN], const char *session,
+    const struct seal_record *s);
+int seal_cert_line(struct buf *out, const struct seal_cert *c);
+int seal_record_line(struct buf *out, const struct seal_record *s);
+/* Parse one line (without its newline): 0 with *is_cert set and the matching
+ * struct filled; OTG_ERR_PROTO for anything else. */
+int seal_parse_line(const char *line, size_t len, int *is_cert, struct seal_cert *cert,
+    struct seal_record *rec);
+
+/* reckey.c: Ed25519 keys. The long-term recording key lives in
+ * STATE/keys/recording.key (0600, PKCS#8 PEM), its public half in
+ * STATE/keys/recording-FP16.pub (kept after rotation so old recordings verify). */
+#define RECKEY_PRIVATE "recording.key"
+int reckey_generate(const char *keys_dir, char *pubpath, size_t pubpathsz);
+int reckey_load_private(const char *path, void **pkey);	/* EVP_PKEY * */
+void reckey_free(void *pkey);
+int reckey_fingerprint(const uint8_t pub[REC_ED25519_LEN], uint8_t fp[REC_HASH_LEN]);
+/* Sign a certificate for a session key with the recording key. */
+int reckey_certify(void *pkey, const char *session, const uint8_t pub[REC_ED25519_LEN],
+    uint64_t time_ms, uint8_t sig[REC_SIG_LEN], uint8_t fp[REC_HASH_LEN]);
+/* Ed25519 helpers shared by the session keys and the verifier. */
+int reckey_sign(void *pkey, const void *msg, size_t len, uint8_t sig[REC_SIG_LEN]);
+int reckey_verify_raw(const uint8_t pub[REC_ED25519_LEN], const void *msg, size_t len,
+    const uint8_t sig[REC_SIG_LEN]);
+int reckey_new_session(void **pkey, uint8_t pub[REC_ED25519_LEN]);
+/* The public recording keys of a folder (every *.pub), for verification. */
+struct reckey_set {
+	struct reckey_pub {
+		uint8_t pub[REC_ED25519_LEN];
+		uint8_t fp[REC_HASH_LEN];
+	} *keys;
+	size_t n;
+};
+int reckey_load_public_dir(const char *dir, struct reckey_set *out);
+const uint8_t *reckey_set_find(const struct reckey_set *s, const uint8_t fp[REC_HASH_LEN]);
+void reckey_set_free(struct reckey_set *s);
+
+/* signer.c: the small process that alone holds the recording key. otgated
+ * calls signer_start before it drops privileges; the child loads the key and
+ * answers certificate requests on a socketpair, signing nothing else. A request
+ * is a few hundred bytes and one Ed25519 signature: it returns in well under a
+ * millisecond, so the loop may call it at session start. */
+struct signer;
+int signer_start(const char *key_path, struct signer **out);
+int signer_certify(struct signer *s, const char *session,
+    const uint8_t pub[REC_ED25519_LEN], uint64_t time_ms, uint8_t sig[REC_SIG_LEN],
+    uint8_t fp[REC_HASH_LEN]);
+/* signer_certify with the rec_certify_fn signature, arg being the signer. */
+int signer_certify_cb(void *arg, const char *session,
+    const uint8_t pub[REC_ED25519_LEN], uint64_t time_ms, uint8_t sig[REC_SIG_LEN],
+    uint8_t fp[REC_HASH_LEN]);
+void signer_stop(struct signer *s);
+
+/* Who certifies a new session key: signer_certify (the broker) or
+ * reckey_certify on a loaded key (tests, tools). */
+typedef int rec_certify_fn(void *arg, const char *session,
+    const uint8_t pub[REC_ED25519_LEN], uint64_t time_ms, uint8_t sig[REC_SIG_LEN],
+    uint8_t fp[REC_HASH_LEN]);
+/* Told about every seal as it is made, e.g. for a session.checkpoint audit event. */
+struct rec_checkpoint {
+	const char *session;
+	const char *file;	/* recording file name, without .part */
+	uint64_t seq, offset, time_ms;
+	char h[2 * REC_HASH_LEN + 1];	/* hex */
+	int final;
+};
+typedef void rec_checkpoint_fn(void *arg, const struct rec_checkpoint *cp);
+
+/* transcript.c: terminal output to plain lines for the full-text index: escape
+ * sequences dropped, carriage returns and backspaces applied, long lines cut. */
+#define TRANSCRIPT_MAX_LINE 1024
+typedef void transcript_line_fn(void *arg, double t, const char *line, size_t len);
+struct transcript {
+	char line[TRANSCRIPT_MAX_LINE];
+	size_t len, col;
+	int state;		/* escape-sequence parser state */
+	double t;		/* time of the line's first byte */
+	transcript_line_fn *cb;
+	void *arg;
+};
+void transcript_init(struct transcript *tr, transcript_line_fn *cb, void *arg);
+void transcript_feed(struct transcript *tr, double t, const void *data, size_t len);
+void transcript_flush(struct transcript *tr);
+
+/* index.c: STATE/index.sqlite (WAL): sessions and transcript lines (FTS5).
+ * Synchronous; the broker drives it through indexer.c, off the loop. */
+struct rec_index;
+struct index_session {
+	char id[REC_ID_LEN + 1];
+	char conn[REC_ID_LEN + 1];
+	const char *user, *company, *asset, *src, *kind;
+	int64_t start, end;	/* Unix seconds; end 0 while active */
+	int exit_status;	/* -1 unknown */
+	uint64_t bytes_in, bytes_out;
+	const char *recording;	/* path of the recording file */
+};
+int index_open(const char *path, struct rec_index **out);
+void index_close(struct rec_index *ix);
+int index_begin(struct rec_index *ix);
+int index_commit(struct rec_index *ix);
+int index_put_session(struct rec_index *ix, const struct index_session *s);
+int index_add_line(struct rec_index *ix, const char *session, double t, const char *line,
+    size_t len);
+int index_delete_session(struct rec_index *ix, const char *session);
+int index_clear(struct rec_index *ix);
+struct index_query {
+	const char *user, *asset;
+	int64_t since, until;	/* 0: unbounded */
+	const char *text;	/* search: the phrase */
+};
+typedef int index_session_fn(void *arg, const struct index_session *s);
+typedef int index_match_fn(void *arg, const char *session, const char *user, int64_t start,
+    double t, const char *line);
+int index_sessions(struct rec_index *ix, const struct index_query *q,
+    index_session_fn *cb, void *arg);
+int index_search(struct rec_index *ix, const struct index_query *q, index_match_fn *cb,
+    void *arg);
+
+/* indexer.c: a helper thread that owns the index for the broker. Calls only
+ * queue (a mutex, no I/O) and never block the loop; the thread commits a batch
+ * at least every second. A full queue drops transcript lines (the index can be
+ * rebuilt from the recordings) but never session rows. */
+struct indexer;
+int indexer_start(const char *path, struct indexer **out);
+int indexer_session(struct indexer *x, const struct index_session *s);
+int indexer_line(struct indexer *x, const char *session, double t, const char *line,
+    size_t len);
+unsigned long long indexer_dropped(struct indexer *x);
+void indexer_stop(struct indexer *x);	/* commits what is queued, joins */
+
+/* recording.c: the writer the broker drives for one channel. Everything is
+ * buffered in memory and written (never fsync'd) when a second has passed,
+ * 64 KiB are pending, or at close; call recording_tick at least once a second
+ * from a timer. Any failure is sticky: every later call returns it, and the
+ * caller must end the session (fail closed); recording_why says why. */
+struct recording;
+struct recording_params {
+	const char *state_dir;	/* recordings go under STATE/recordings/YYYY/MM/DD/ */
+	struct rec_meta meta;	/* session "" for a fresh random ID; start 0 for now */
+	int pty;		/* 1: asciicast, 0: stream */
+	int record_input;	/* role's record-input */
+	rec_certify_fn *certify;
+	void *certify_arg;
+	rec_checkpoint_fn *checkpoint;	/* may be NULL */
+	void *checkpoint_arg;
+	struct indexer *index;	/* may be NULL */
+};
+int recording_open(const struct recording_params *p, struct recording **out);
+const char *recording_id(const struct recording *rec);
+const char *recording_path(const struct recording *rec);	/* final name */
+/* Microseconds since the recording began (CLOCK_MONOTONIC). */
+uint64_t recording_clock(const struct recording *rec);
+int recording_output(struct recording *rec, uint64_t t_us, const void *data, size_t len);
+int recording_input(struct recording *rec, uint64_t t_us, const void *data, size_t len);
+int recording_resize(struct recording *rec, uint64_t t_us, unsigned width,
+    unsigned height);
+int recording_marker(struct recording *rec, uint64_t t_us, const char *label);
+int recording_tick(struct recording *rec, uint64_t t_us);
+/* Final seal, rename .part away, wipe the session key, free. exit_status -1 when
+ * unknown. Returns the first error of the recording's life, if any. */
+int recording_close(struct recording *rec, uint64_t t_us, int exit_status);
+/* Free after a failure without sealing or renaming. */
+void recording_abort(struct recording *rec);
+const char *recording_why(const struct recording *rec);
+/* At broker start: rename every *.part under STATE/recordings to its final
+ * name (its seals have no final one, so verify reports it interrupted); cb is
+ * told each one. Returns how many, or a negative error. */
+int recording_recover(const char *state_dir, void (*cb)(void *arg, const char *path),
+    void *arg);
+
+/* recfile.c: where recordings live and how auditors name them. */
+enum rec_format { REC_CAST, REC_STREAM };
+struct recfile {
+	char path[4096];	/* recording file (possibly .part) */
+	char seal[4096];	/* ID.seal beside it */
+	char id[REC_ID_LEN + 1];
+	enum rec_format format;
+	int part;		/* still open or interrupted */
+};
+/* Classify a file name: 0 and *f filled, or OTG_ERR_INVAL. */
+int recfile_from_path(const char *path, struct recfile *f);
+/* Every recording under STATE/recordings, in path order; cb returning
+ * nonzero stops the walk with that value. */
+int recfile_walk(const char *state_dir, int (*cb)(void *arg, const struct recfile *f),
+    void *arg);
+/* An ID, a unique prefix of 8+ hex, or a path. OTG_ERR_NOTFOUND, or
+ * OTG_ERR_EXISTS when a prefix is ambiguous. */
+int recfile_find(const char *state_dir, const char *what, struct recfile *f);
+
+/* verify.c: check one recording against its seals and the public keys. */
+enum verify_status {
+	VERIFY_OK,		/* "verified" */
+	VERIFY_UNSEALED_TAIL,	/* "unsealed tail at B" */
+	VERIFY_INTERRUPTED,	/* "interrupted" */
+	VERIFY_TAMPERED,	/* "tampered at B" */
+	VERIFY_MISSING,		/* no seal file, or no recording */
+	VERIFY_BADSIG		/* certificate or seal not validly signed */
+};
+struct verify_result {
+	enum verify_status status;
+	uint64_t offset;	/* B */
+	uint64_t nseals;
+	char why[256];		/* detail for tampered/missing/badsig */
+};
+int verify_recording(const struct recfile *f, const struct reckey_set *keys,
+    struct verify_result *res);
+/* "ID: verified" etc. into buf. */
+void verify_format(const struct recfile *f, const struct verify_result *res, char *out,
+    size_t outsz);
+
+/* neutralise.c: terminal output made safe for an auditor's terminal: OSC
+ * (clipboard, title, colour queries), DCS/APC/PM/SOS strings, report queries
+ * and window operations are dropped; C1 controls and stray bytes too. The
+ * state carries across calls so a sequence split between events is handled. */
+struct neutralise {
+	int state;
+	int need;		/* UTF-8 continuation bytes still expected */
+	char csi[64];		/* parameters of the CSI sequence being read */
+	size_t ncsi;
+};
+void neutralise_init(struct neutralise *n);
+int neutralise_feed(struct neutralise *n, struct buf *out, const void *data, size_t len);
+
+#endif

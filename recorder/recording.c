@@ -1,0 +1,636 @@
+/*
+ * recording.c: the writer the broker drives for each recorded channel. Events
+ * are encoded into memory (asciicast for a pty, frames otherwise) and reach the
+ * file when a second has passed, 64 KiB are pending, or at close, so the event
+ * loop makes few system calls and a kill -9 loses at most the last second. The
+ * bytes written feed the seal chain; a seal follows at most every 64 KiB or 5 s
+ * and at close. The file is ID.cast.part / ID.stream.part until a clean close.
+ * Errors are sticky: once a write fails the recording refuses everything, and
+ * the broker must end the session rather than relay unrecorded bytes.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "common/common.h"
+#include "recorder/recorder.h"
+
+#define RECORDING_PENDING_MAX (4u * 1024 * 1024)
+#define RECORDING_EVENT_CHUNK 16384	/* bytes of terminal data per cast event */
+
+struct recording {
+	struct rec_meta meta;	/* strings owned */
+	int pty, record_input;
+	char path[4096];	/* final name */
+	char part[4096];
+	char seal_path[4096];
+	int fd, seal_fd;
+	struct buf pending;	/* encoded, not yet written */
+	struct buf seals;	/* seal lines not yet written */
+	struct seal_chain chain;
+	void *session_key;
+	struct cast_text out_text, in_text;
+	struct timespec t0;	/* CLOCK_MONOTONIC at open */
+	uint64_t start_ms;	/* Unix ms at open */
+	uint64_t last_t, last_flush, last_seal;
+	uint64_t bytes_in, bytes_out;
+	rec_checkpoint_fn *checkpoint;
+	void *checkpoint_arg;
+	struct indexer *index;
+	struct transcript transcript;
+	int err;
+	char why[256];
+};
+
+static void
+recording_set_why(struct recording *rec, const char *fmt, ...) OTG_PRINTF(2, 3);
+
+/* A reason the size of a log line; a long path in it is cut. */
+static void
+recording_set_why(struct recording *rec, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rec->why, sizeof(rec->why), fmt, ap);
+	va_end(ap);
+}
+
+/* The first failure sticks; errno still tells about it when err is OTG_ERR_IO. */
+static int
+recording_fail(struct recording *rec, int err, const char *what)
+{
+	if (rec->err == 0) {
+		rec->err = err;
+		recording_set_why(rec, "%s: %s", what, err == OTG_ERR_IO ? strerror(errno) :
+		    otg_strerror(err));
+	}
+	return rec->err;
+}
+
+static char *
+recording_strdup(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+static int
+recording_copy_meta(struct rec_meta *dst, const struct rec_meta *src)
+{
+	*dst = *src;
+	dst->user = recording_strdup(src->user);
+	dst->company = recording_strdup(src->company);
+	dst->asset = recording_strdup(src->asset);
+	dst->src = recording_strdup(src->src);
+	dst->kind = recording_strdup(src->kind);
+	dst->policy = recording_strdup(src->policy);
+	dst->command = recording_strdup(src->command);
+	dst->title = recording_strdup(src->title);
+	dst->term = recording_strdup(src->term != NULL ? src->term : "xterm");
+	if (dst->user == NULL || dst->company == NULL || dst->asset == NULL ||
+	    dst->src == NULL || dst->kind == NULL || dst->policy == NULL ||
+	    dst->command == NULL || dst->title == NULL || dst->term == NULL)
+		return OTG_ERR_NOMEM;
+	return 0;
+}
+
+static void
+recording_free_meta(struct rec_meta *m)
+{
+	free((char *)m->user);
+	free((char *)m->company);
+	free((char *)m->asset);
+	free((char *)m->src);
+	free((char *)m->kind);
+	free((char *)m->policy);
+	free((char *)m->command);
+	free((char *)m->title);
+	free((char *)m->term);
+}
+
+static int
+recording_write_all(int fd, const uint8_t *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return OTG_ERR_IO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+recording_hex(char *out, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+/* Seal what the chain has hashed since the last seal. */
+static int
+recording_seal(struct recording *rec, uint64_t t, int final)
+{
+	struct rec_checkpoint cp;
+	struct seal_record s;
+	uint8_t msg[SEAL_MSG_LEN];
+	int r;
+
+	if ((r = seal_chain_next(&rec->chain)) != 0)
+		return r;
+	memset(&s, 0, sizeof(s));
+	s.seq = rec->chain.seq;
+	s.offset = rec->chain.offset;
+	s.time_ms = rec->start_ms + t / 1000;
+	memcpy(s.h, rec->chain.h, sizeof(s.h));
+	s.final = final;
+	seal_message(msg, rec->meta.session, &s);
+	if ((r = reckey_sign(rec->session_key, msg, sizeof(msg), s.sig)) != 0 ||
+	    (r = seal_record_line(&rec->seals, &s)) != 0)
+		return r;
+	rec->last_seal = t;
+	if (rec->checkpoint != NULL) {
+		memset(&cp, 0, sizeof(cp));
+		cp.session = rec->meta.session;
+		cp.file = strrchr(rec->path, '/') + 1;
+		cp.seq = s.seq;
+		cp.offset = s.offset;
+		cp.time_ms = s.time_ms;
+		recording_hex(cp.h, s.h, sizeof(s.h));
+		cp.final = final;
+		rec->checkpoint(rec->checkpoint_arg, &cp);
+	}
+	return 0;
+}
+
+/* Write pending bytes (a seal at every 64 KiB boundary on the way), then any
+ * seal that is due, then the seal lines: a seal never covers unwritten data. */
+static int
+recording_flush(struct recording *rec, uint64_t t, int final)
+{
+	size_t n, room;
+	int r;
+
+	while (buf_len(&rec->pending) > 0) {
+		room = REC_SEAL_MAX_BYTES - (size_t)(rec->chain.offset - rec->chain.sealed);
+		n = buf_len(&rec->pending) < room ? buf_len(&rec->pending) : room;
+		if ((r = recording_write_all(rec->fd, buf_ptr(&rec->pending), n)) != 0)
+			return recording_fail(rec, r, "writing the recording");
+		if ((r = seal_chain_update(&rec->chain, buf_ptr(&rec->pending), n)) != 0 ||
+		    (r = buf_consume(&rec->pending, n)) != 0)
+			return recording_fail(rec, r, "hashing the recording");
+		if (rec->chain.offset - rec->chain.sealed == REC_SEAL_MAX_BYTES &&
+		    (buf_len(&rec->pending) > 0 || !final) &&
+		    (r = recording_seal(rec, t, 0)) != 0)
+			return recording_fail(rec, r, "sealing the recording");
+	}
+	rec->last_flush = t;
+	if (final)
+		r = recording_seal(rec, t, 1);
+	else if (rec->chain.offset > rec->chain.sealed && t - rec->last_seal >= REC_SEAL_MAX_US)
+		r = recording_seal(rec, t, 0);
+	else
+		r = 0;
+	if (r != 0)
+		return recording_fail(rec, r, "sealing the recording");
+	if ((r = recording_write_all(rec->seal_fd, buf_ptr(&rec->seals),
+	    buf_len(&rec->seals))) != 0)
+		return recording_fail(rec, r, "writing the seals");
+	buf_reset(&rec->seals);
+	return 0;
+}
+
+static int
+recording_maybe_flush(struct recording *rec, uint64_t t)
+{
+	if (buf_len(&rec->pending) >= REC_SEAL_MAX_BYTES ||
+	    (buf_len(&rec->pending) > 0 && t - rec->last_flush >= REC_FLUSH_US) ||
+	    (rec->chain.offset > rec->chain.sealed && t - rec->last_seal >= REC_SEAL_MAX_US))
+		return recording_flush(rec, t, 0);
+	return 0;
+}
+
+/* Event times never go backwards, whatever the caller's clock did. */
+static uint64_t
+recording_time(struct recording *rec, uint64_t t)
+{
+	if (t < rec->last_t)
+		t = rec->last_t;
+	rec->last_t = t;
+	return t;
+}
+
+static int
+recording_paths(struct recording *rec, const char *state_dir)
+{
+	char dir[4096];
+	struct tm tm;
+	const char *ext = rec->pty ? "cast" : "stream";
+	time_t start = rec->meta.start;
+
+	gmtime_r(&start, &tm);
+	if (snprintf(dir, sizeof(dir), "%s/recordings/%04d/%02d/%02d", state_dir,
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) >= (int)sizeof(dir) ||
+	    snprintf(rec->path, sizeof(rec->path), "%s/%s.%s", dir, rec->meta.session, ext) >=
+	    (int)sizeof(rec->path) ||
+	    snprintf(rec->part, sizeof(rec->part), "%s.part", rec->path) >=
+	    (int)sizeof(rec->part) ||
+	    snprintf(rec->seal_path, sizeof(rec->seal_path), "%s/%s.seal", dir,
+	    rec->meta.session) >= (int)sizeof(rec->seal_path))
+		return recording_fail(rec, OTG_ERR_TOOBIG, "recording path");
+	if (file_mkdirs(dir, 0750) != 0)
+		return recording_fail(rec, OTG_ERR_IO, dir);
+	return 0;
+}
+
+static int
+recording_new_id(char id[REC_ID_LEN + 1])
+{
+	uint8_t raw[REC_ID_LEN / 2];
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return OTG_ERR_CRYPTO;
+	recording_hex(id, raw, sizeof(raw));
+	return 0;
+}
+
+static void
+recording_index_line_cb(void *arg, double t, const char *line, size_t len)
+{
+	struct recording *rec = arg;
+
+	indexer_line(rec->index, rec->meta.session, t, line, len);
+}
+
+static void
+recording_index_session(struct recording *rec, int ended, int exit_status)
+{
+	struct index_session s;
+
+	if (rec->index == NULL)
+		return;
+	memset(&s, 0, sizeof(s));
+	memcpy(s.id, rec->meta.session, sizeof(s.id));
+	memcpy(s.conn, rec->meta.conn, sizeof(s.conn));
+	s.user = rec->meta.user;
+	s.company = rec->meta.company;
+	s.asset = rec->meta.asset;
+	s.src = rec->meta.src;
+	s.kind = rec->meta.kind;
+	s.start = (int64_t)rec->meta.start;
+	s.end = ended ? (int64_t)((rec->start_ms + rec->last_t / 1000) / 1000) : 0;
+	s.exit_status = exit_status;
+	s.bytes_in = rec->bytes_in;
+	s.bytes_out = rec->bytes_out;
+	s.recording = rec->path;
+	indexer_session(rec->index, &s);
+}
+
+/* The session key and its certificate, the seal file's first line. */
+static int
+recording_certify(struct recording *rec, const struct recording_params *p)
+{
+	struct seal_cert cert;
+	int r;
+
+	memset(&cert, 0, sizeof(cert));
+	memcpy(cert.session, rec->meta.session, sizeof(cert.session));
+	cert.time_ms = rec->start_ms;
+	if ((r = reckey_new_session(&rec->session_key, cert.session_pub)) != 0)
+		return recording_fail(rec, r, "making the session key");
+	if (p->certify == NULL ||
+	    (r = p->certify(p->certify_arg, cert.session, cert.session_pub, cert.time_ms,
+	    cert.sig, cert.key_fp)) != 0)
+		return recording_fail(rec, p->certify == NULL ? OTG_ERR_INVAL : r,
+		    "certifying the session key");
+	if ((r = seal_cert_line(&rec->seals, &cert)) != 0)
+		return recording_fail(rec, r, "certifying the session key");
+	return 0;
+}
+
+int
+recording_open(const struct recording_params *p, struct recording **out)
+{
+	struct recording *rec;
+	struct timespec now;
+	int r;
+
+	*out = NULL;
+	if ((rec = calloc(1, sizeof(*rec))) == NULL)
+		return OTG_ERR_NOMEM;
+	rec->fd = rec->seal_fd = -1;
+	buf_init(&rec->pending, RECORDING_PENDING_MAX);
+	buf_init(&rec->seals, RECORDING_PENDING_MAX);
+	if ((r = recording_copy_meta(&rec->meta, &p->meta)) != 0) {
+		recording_fail(rec, r, "recording_open");
+		goto out;
+	}
+	rec->pty = p->pty;
+	rec->record_input = p->record_input;
+	rec->checkpoint = p->checkpoint;
+	rec->checkpoint_arg = p->checkpoint_arg;
+	rec->index = p->index;
+	clock_gettime(CLOCK_MONOTONIC, &rec->t0);
+	clock_gettime(CLOCK_REALTIME, &now);
+	rec->start_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	if (rec->meta.start == 0)
+		rec->meta.start = now.tv_sec;
+	if (rec->meta.session[0] == '\0' && (r = recording_new_id(rec->meta.session)) != 0) {
+		recording_fail(rec, r, "making a session ID");
+		goto out;
+	}
+	if (strlen(rec->meta.session) != REC_ID_LEN) {
+		r = recording_fail(rec, OTG_ERR_INVAL, "session ID");
+		goto out;
+	}
+	if ((r = seal_chain_init(&rec->chain)) != 0) {
+		recording_fail(rec, r, "starting the seal chain");
+		goto out;
+	}
+	if ((r = recording_paths(rec, p->state_dir)) != 0)
+		goto out;
+	if ((rec->fd = file_create(rec->part, 0640)) == -1) {
+		r = recording_fail(rec, OTG_ERR_IO, rec->part);
+		goto out;
+	}
+	if ((rec->seal_fd = file_create(rec->seal_path, 0640)) == -1) {
+		r = recording_fail(rec, OTG_ERR_IO, rec->seal_path);
+		goto out;
+	}
+	if ((r = recording_certify(rec, p)) != 0)
+		goto out;
+	r = rec->pty ? cast_header(&rec->pending, &rec->meta) :
+	    stream_header(&rec->pending, &rec->meta);
+	if (r != 0) {
+		recording_fail(rec, r, "recording header");
+		goto out;
+	}
+	/* the header and certificate reach the disk now: a full disk refuses the session */
+	if ((r = recording_flush(rec, 0, 0)) != 0)
+		goto out;
+	if (rec->index != NULL) {
+		transcript_init(&rec->transcript, recording_index_line_cb, rec);
+		recording_index_session(rec, 0, -1);
+		if (rec->meta.command[0] != '\0')
+			indexer_line(rec->index, rec->meta.session, 0, rec->meta.command,
+			    strlen(rec->meta.command));
+	}
+	*out = rec;
+	return 0;
+out:
+	log_warnx("recording %s: %s", rec->meta.session, rec->why);
+	recording_abort(rec);
+	return r;
+}
+
+const char *
+recording_id(const struct recording *rec)
+{
+	return rec->meta.session;
+}
+
+const char *
+recording_path(const struct recording *rec)
+{
+	return rec->path;
+}
+
+const char *
+recording_why(const struct recording *rec)
+{
+	return rec->why;
+}
+
+uint64_t
+recording_clock(const struct recording *rec)
+{
+	struct timespec now;
+	int64_t us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)(now.tv_sec - rec->t0.tv_sec) * 1000000 +
+	    (now.tv_nsec - rec->t0.tv_nsec) / 1000;
+	return us > 0 ? (uint64_t)us : 0;
+}
+
+static int
+recording_data(struct recording *rec, uint64_t t, int dir, const void *data, size_t len)
+{
+	struct cast_text *st = dir == STREAM_OUT ? &rec->out_text : &rec->in_text;
+	const uint8_t *p = data;
+	size_t n;
+	int r;
+
+	if (rec->err != 0)
+		return rec->err;
+	t = recording_time(rec, t);
+	if (dir == STREAM_OUT)
+		rec->bytes_out += len;
+	else
+		rec->bytes_in += len;
+	if (rec->index != NULL && dir == STREAM_OUT && strcmp(rec->meta.kind, "forward") != 0 &&
+	    strcmp(rec->meta.kind, "sftp") != 0)
+		transcript_feed(&rec->transcript, (double)t / 1e6, data, len);
+	if (!rec->pty) {
+		if ((r = stream_frame(&rec->pending, t, dir, data, len)) != 0)
+			return recording_fail(rec, r, "encoding the recording");
+		return recording_maybe_flush(rec, t);
+	}
+	if (dir == STREAM_IN && !rec->record_input)
+		return 0;
+	do {
+		n = len > RECORDING_EVENT_CHUNK ? RECORDING_EVENT_CHUNK : len;
+		if ((r = cast_text(&rec->pending, st, dir == STREAM_OUT ? "o" : "i", t, p,
+		    n)) != 0)
+			return recording_fail(rec, r, "encoding the recording");
+		if ((r = recording_maybe_flush(rec, t)) != 0)
+			return r;
+		p += n;
+		len -= n;
+	} while (len > 0);
+	return 0;
+}
+
+int
+recording_output(struct recording *rec, uint64_t t_us, const void *data, size_t len)
+{
+	return recording_data(rec, t_us, STREAM_OUT, data, len);
+}
+
+int
+recording_input(struct recording *rec, uint64_t t_us, const void *data, size_t len)
+{
+	return recording_data(rec, t_us, STREAM_IN, data, len);
+}
+
+int
+recording_resize(struct recording *rec, uint64_t t_us, unsigned width, unsigned height)
+{
+	char size[32];
+	int r;
+
+	if (rec->err != 0)
+		return rec->err;
+	if (!rec->pty)
+		return 0;
+	t_us = recording_time(rec, t_us);
+	snprintf(size, sizeof(size), "%ux%u", width, height);
+	if ((r = cast_event(&rec->pending, t_us, "r", size)) != 0)
+		return recording_fail(rec, r, "encoding the recording");
+	return recording_maybe_flush(rec, t_us);
+}
+
+int
+recording_marker(struct recording *rec, uint64_t t_us, const char *label)
+{
+	int r;
+
+	if (rec->err != 0)
+		return rec->err;
+	t_us = recording_time(rec, t_us);
+	r = rec->pty ? cast_event(&rec->pending, t_us, "m", label) :
+	    stream_frame(&rec->pending, t_us, STREAM_MARKER, label, strlen(label));
+	if (r != 0)
+		return recording_fail(rec, r, "encoding the recording");
+	return recording_maybe_flush(rec, t_us);
+}
+
+int
+recording_tick(struct recording *rec, uint64_t t_us)
+{
+	if (rec->err != 0)
+		return rec->err;
+	return recording_maybe_flush(rec, recording_time(rec, t_us));
+}
+
+/* The end of a clean recording: carried bytes, end marker, exit status. */
+static int
+recording_trailer(struct recording *rec, uint64_t t, int exit_status)
+{
+	char status[16];
+	int r;
+
+	snprintf(status, sizeof(status), "%d", exit_status);
+	if (rec->pty) {
+		if ((r = cast_text_flush(&rec->pending, &rec->out_text, "o", t)) != 0 ||
+		    (r = cast_text_flush(&rec->pending, &rec->in_text, "i", t)) != 0 ||
+		    (r = cast_event(&rec->pending, t, "m", "end")) != 0)
+			return r;
+		if (exit_status >= 0)
+			r = cast_event(&rec->pending, t, "x", status);
+		return r;
+	}
+	if ((r = stream_frame(&rec->pending, t, STREAM_MARKER, "end", 3)) != 0)
+		return r;
+	if (exit_status >= 0)
+		r = stream_frame(&rec->pending, t, STREAM_EXIT, status, strlen(status));
+	return r;
+}
+
+int
+recording_close(struct recording *rec, uint64_t t_us, int exit_status)
+{
+	int r;
+
+	if (rec->err != 0)
+		goto out;
+	t_us = recording_time(rec, t_us);
+	if ((r = recording_trailer(rec, t_us, exit_status)) != 0) {
+		recording_fail(rec, r, "encoding the recording");
+		goto out;
+	}
+	if (recording_flush(rec, t_us, 1) != 0)
+		goto out;
+	if (close(rec->fd) == -1) {
+		rec->fd = -1;
+		recording_fail(rec, OTG_ERR_IO, "closing the recording");
+		goto out;
+	}
+	rec->fd = -1;
+	if (close(rec->seal_fd) == -1) {
+		rec->seal_fd = -1;
+		recording_fail(rec, OTG_ERR_IO, "closing the seals");
+		goto out;
+	}
+	rec->seal_fd = -1;
+	if (rename(rec->part, rec->path) == -1)
+		recording_fail(rec, OTG_ERR_IO, "renaming the recording");
+out:
+	if (rec->index != NULL) {
+		transcript_flush(&rec->transcript);
+		recording_index_session(rec, 1, exit_status);
+	}
+	if (rec->err != 0)
+		log_warnx("recording %s: %s", rec->meta.session, rec->why);
+	r = rec->err;
+	recording_abort(rec);
+	return r;
+}
+
+void
+recording_abort(struct recording *rec)
+{
+	if (rec == NULL)
+		return;
+	if (rec->fd != -1)
+		close(rec->fd);
+	if (rec->seal_fd != -1)
+		close(rec->seal_fd);
+	reckey_free(rec->session_key);
+	seal_chain_free(&rec->chain);
+	buf_free(&rec->pending);
+	buf_free(&rec->seals);
+	recording_free_meta(&rec->meta);
+	explicit_bzero(rec, sizeof(*rec));
+	free(rec);
+}
+
+struct recording_recovery {
+	void (*cb)(void *, const char *);
+	void *arg;
+	int n;
+};
+
+static int
+recording_recover_cb(void *arg, const struct recfile *f)
+{
+	struct recording_recovery *ctx = arg;
+	char final[4096];
+	size_t n = strlen(f->path);
+
+	if (!f->part || n < 6 || n - 5 >= sizeof(final))
+		return 0;
+	memcpy(final, f->path, n - 5);
+	final[n - 5] = '\0';
+	if (rename(f->path, final) == -1)
+		return OTG_ERR_IO;
+	ctx->n++;
+	if (ctx->cb != NULL)
+		ctx->cb(ctx->arg, final);
+	return 0;
+}
+
+int
+recording_recover(const char *state_dir, void (*cb)(void *arg, const char *path), void *arg)
+{
+	struct recording_recovery ctx = { cb, arg, 0 };
+	int r;
+
+	if ((r = recfile_walk(state_dir, recording_recover_cb, &ctx)) != 0)
+		return r;
+	return ctx.n;
+}

@@ -1,0 +1,410 @@
+/* test_recording.c: the recording writer and readers: round trips of random
+ * binary output and split UTF-8 through asciicast and streams, seals made on
+ * the way, checkpoints reported, and a write failure that fails closed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/common.h"
+#include "recorder/recorder.h"
+
+struct fixture {
+	char state[256];
+	char keys[300];
+	void *key;
+	struct reckey_set pubs;
+	int ncheckpoints, nfinal;
+	uint64_t last_offset;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	char pub[4096], path[512];
+
+	assert_non_null(fx);
+	snprintf(fx->state, sizeof(fx->state), "/tmp/test_recording.XXXXXX");
+	assert_non_null(mkdtemp(fx->state));
+	snprintf(fx->keys, sizeof(fx->keys), "%s/keys", fx->state);
+	assert_int_equal(reckey_generate(fx->keys, pub, sizeof(pub)), 0);
+	snprintf(path, sizeof(path), "%s/%s", fx->keys, RECKEY_PRIVATE);
+	assert_int_equal(reckey_load_private(path, &fx->key), 0);
+	assert_int_equal(reckey_load_public_dir(fx->keys, &fx->pubs), 0);
+	assert_int_equal(fx->pubs.n, 1);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+	char cmd[300];
+
+	reckey_free(fx->key);
+	reckey_set_free(&fx->pubs);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->state);
+	assert_int_equal(system(cmd), 0);
+	free(fx);
+	return 0;
+}
+
+static void
+checkpoint_cb(void *arg, const struct rec_checkpoint *cp)
+{
+	struct fixture *fx = arg;
+
+	fx->ncheckpoints++;
+	assert_int_equal(cp->seq, (uint64_t)fx->ncheckpoints);
+	assert_true(cp->offset >= fx->last_offset);
+	assert_true(cp->offset - fx->last_offset <= REC_SEAL_MAX_BYTES);
+	assert_int_equal(strlen(cp->h), 64);
+	fx->last_offset = cp->offset;
+	if (cp->final)
+		fx->nfinal++;
+}
+
+static struct recording *
+open_recording(struct fixture *fx, int pty, const char *kind)
+{
+	struct recording_params p;
+	struct recording *rec = NULL;
+
+	memset(&p, 0, sizeof(p));
+	p.state_dir = fx->state;
+	p.pty = pty;
+	p.record_input = 1;
+	p.meta.user = "alice";
+	p.meta.company = "Example \"Automation\" GmbH";
+	p.meta.asset = "plc-line3";
+	p.meta.src = "127.0.0.1";
+	p.meta.kind = kind;
+	p.meta.policy = "abc";
+	p.meta.command = pty ? "" : "show version";
+	p.meta.width = 100;
+	p.meta.height = 30;
+	p.certify = reckey_certify;
+	p.certify_arg = fx->key;
+	p.checkpoint = checkpoint_cb;
+	p.checkpoint_arg = fx;
+	fx->ncheckpoints = fx->nfinal = 0;
+	fx->last_offset = 0;
+	assert_int_equal(recording_open(&p, &rec), 0);
+	assert_int_equal(strlen(recording_id(rec)), REC_ID_LEN);
+	return rec;
+}
+
+static void
+verify_ok(struct fixture *fx, const char *path)
+{
+	struct verify_result res;
+	struct recfile f;
+
+	assert_int_equal(recfile_from_path(path, &f), 0);
+	assert_int_equal(verify_recording(&f, &fx->pubs, &res), 0);
+	if (res.status != VERIFY_OK)
+		fail_msg("%s: status %d at %llu: %s", path, res.status,
+		    (unsigned long long)res.offset, res.why);
+}
+
+/* Read back a cast: output ("o" + "b") and input ("i" + "bi") bytes. */
+static void
+read_cast(const char *path, struct buf *out, struct buf *in, int *nresize, int *end_marker)
+{
+	struct cast_reader *r;
+	struct cast_event ev;
+	FILE *fp;
+	int err;
+
+	assert_non_null(fp = fopen(path, "r"));
+	assert_int_equal(cast_reader_open(fp, &r), 0);
+	assert_int_equal(cast_reader_header(r)->width, 100);
+	assert_string_equal(json_get_str(cast_reader_header(r)->otgate, "company"),
+	    "Example \"Automation\" GmbH");
+	*nresize = *end_marker = 0;
+	while ((err = cast_reader_next(r, &ev)) == 0) {
+		if (strcmp(ev.code, "o") == 0 || strcmp(ev.code, "b") == 0)
+			assert_int_equal(buf_put(out, ev.data, ev.len), 0);
+		else if (strcmp(ev.code, "i") == 0 || strcmp(ev.code, "bi") == 0)
+			assert_int_equal(buf_put(in, ev.data, ev.len), 0);
+		else if (strcmp(ev.code, "r") == 0)
+			(*nresize)++;
+		else if (strcmp(ev.code, "m") == 0 && ev.len == 3 && memcmp(ev.data, "end", 3) == 0)
+			(*end_marker)++;
+	}
+	assert_int_equal(err, 1);
+	cast_reader_free(r);
+	fclose(fp);
+}
+
+static void
+test_cast_split_utf8(void **state)
+{
+	struct fixture *fx = *state;
+	struct recording *rec = open_recording(fx, 1, "shell");
+	/* "é" and "€" and an emoji cut across reads, stray bytes, a cut at close */
+	static const char *chunks[] = { "caf\xc3", "\xa9 \xe2", "\x82", "\xac ok \xf0\x9f",
+	    "\x98\x80\r\n", "bad \xff\xfe tail\xc3" };
+	char path[4096], expect[256] = "";
+	struct buf out, in;
+	struct cast_reader *r;
+	struct cast_event ev;
+	int nresize, end, i, found = 0;
+	FILE *fp;
+
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(recording_output(rec, (uint64_t)i * 1000, chunks[i],
+		    strlen(chunks[i])), 0);
+		strcat(expect, chunks[i]);
+	}
+	assert_int_equal(recording_input(rec, 7000, "ls\r", 3), 0);
+	assert_int_equal(recording_resize(rec, 8000, 120, 40), 0);
+	assert_int_equal(recording_marker(rec, 9000, "transfer"), 0);
+	snprintf(path, sizeof(path), "%s", recording_path(rec));
+	assert_int_equal(recording_close(rec, 10000, 0), 0);
+	assert_int_equal(fx->nfinal, 1);
+
+	buf_init(&out, BUF_DEFAULT_MAX);
+	buf_init(&in, BUF_DEFAULT_MAX);
+	read_cast(path, &out, &in, &nresize, &end);
+	assert_int_equal(buf_len(&out), strlen(expect));
+	assert_memory_equal(buf_ptr(&out), expect, strlen(expect));
+	assert_int_equal(buf_len(&in), 3);
+	assert_int_equal(nresize, 1);
+	assert_int_equal(end, 1);
+	/* each split character arrives whole, inside a text event */
+	assert_non_null(fp = fopen(path, "r"));
+	assert_int_equal(cast_reader_open(fp, &r), 0);
+	while (cast_reader_next(r, &ev) == 0) {
+		if (strcmp(ev.code, "o") != 0)
+			continue;
+		assert_true(value_utf8_ok((const char *)ev.data, ev.len) ||
+		    memchr(ev.data, '\r', ev.len) != NULL);
+		if (memmem(ev.data, ev.len, "\xc3\xa9", 2) != NULL ||
+		    memmem(ev.data, ev.len, "\xe2\x82\xac", 3) != NULL ||
+		    memmem(ev.data, ev.len, "\xf0\x9f\x98\x80", 4) != NULL)
+			found++;
+	}
+	assert_int_equal(found, 3);
+	cast_reader_free(r);
+	fclose(fp);
+	buf_free(&out);
+	buf_free(&in);
+	verify_ok(fx, path);
+}
+
+static void
+test_cast_random_binary(void **state)
+{
+	struct fixture *fx = *state;
+	struct recording *rec = open_recording(fx, 1, "shell");
+	size_t total = 300000, off = 0, n;
+	uint8_t *data = malloc(total);
+	char path[4096];
+	struct buf out, in;
+	int nresize, end;
+	uint64_t t = 0;
+
+	assert_non_null(data);
+	srandom(4);
+	for (n = 0; n < total; n++)
+		data[n] = (uint8_t)random();
+	while (off < total) {
+		n = (size_t)(random() % 40000) + 1;
+		if (n > total - off)
+			n = total - off;
+		assert_int_equal(recording_output(rec, t, data + off, n), 0);
+		off += n;
+		t += 300000;
+		assert_int_equal(recording_tick(rec, t), 0);
+	}
+	snprintf(path, sizeof(path), "%s", recording_path(rec));
+	assert_int_equal(recording_close(rec, t, 3), 0);
+	/* 300 kB of random bytes as base64 is well over 64 KiB: several seals */
+	assert_true(fx->ncheckpoints > 5);
+	buf_init(&out, BUF_DEFAULT_MAX);
+	buf_init(&in, BUF_DEFAULT_MAX);
+	read_cast(path, &out, &in, &nresize, &end);
+	assert_int_equal(buf_len(&out), total);
+	assert_memory_equal(buf_ptr(&out), data, total);
+	buf_free(&out);
+	buf_free(&in);
+	free(data);
+	verify_ok(fx, path);
+}
+
+static void
+test_stream_round_trip(void **state)
+{
+	struct fixture *fx = *state;
+	struct recording *rec = open_recording(fx, 0, "exec");
+	struct stream_reader *r;
+	struct stream_frame f;
+	size_t total = 200000, off = 0, n, in_off = 0;
+	uint8_t *data = malloc(total);
+	char path[4096];
+	int markers = 0, exits = 0, err;
+	FILE *fp;
+
+	assert_non_null(data);
+	for (n = 0; n < total; n++)
+		data[n] = (uint8_t)(n * 7 + n / 251);
+	while (off < total) {
+		n = total - off < 70000 ? total - off : 70000;
+		assert_int_equal(recording_output(rec, off, data + off, n), 0);
+		assert_int_equal(recording_input(rec, off, data, 10), 0);
+		off += n;
+	}
+	snprintf(path, sizeof(path), "%s", recording_path(rec));
+	assert_int_equal(recording_close(rec, off, 0), 0);
+	assert_non_null(strstr(path, ".stream"));
+
+	assert_non_null(fp = fopen(path, "r"));
+	assert_int_equal(stream_reader_open(fp, &r), 0);
+	assert_string_equal(json_get_str(json_get(stream_reader_header(r), "otgate"), "kind"),
+	    "exec");
+	off = 0;
+	while ((err = stream_reader_next(r, &f)) == 0) {
+		if (f.dir == STREAM_OUT) {
+			assert_true(off + f.len <= total);
+			assert_memory_equal(f.data, data + off, f.len);
+			off += f.len;
+		} else if (f.dir == STREAM_IN) {
+			assert_memory_equal(f.data, data, f.len);
+			in_off += f.len;
+		} else if (f.dir == STREAM_MARKER) {
+			markers++;
+		} else if (f.dir == STREAM_EXIT) {
+			assert_int_equal(f.len, 1);
+			assert_int_equal(f.data[0], '0');
+			exits++;
+		}
+	}
+	assert_int_equal(err, 1);
+	assert_int_equal(off, total);
+	assert_int_equal(in_off, 30);
+	assert_int_equal(markers, 1);
+	assert_int_equal(exits, 1);
+	stream_reader_free(r);
+	fclose(fp);
+	free(data);
+	verify_ok(fx, path);
+}
+
+/* Nothing of the part file is left unwritten for more than a second. */
+static void
+test_flush_within_a_second(void **state)
+{
+	struct fixture *fx = *state;
+	struct recording *rec = open_recording(fx, 1, "shell");
+	char part[4096];
+	struct stat st0, st1;
+
+	snprintf(part, sizeof(part), "%s.part", recording_path(rec));
+	assert_int_equal(stat(part, &st0), 0);
+	assert_true(st0.st_size > 0);	/* the header is on disk at once */
+	assert_int_equal(recording_output(rec, 1000, "x", 1), 0);
+	assert_int_equal(recording_output(rec, 2000, "y", 1), 0);
+	assert_int_equal(stat(part, &st1), 0);
+	assert_int_equal(st1.st_size, st0.st_size);	/* buffered in memory */
+	assert_int_equal(recording_tick(rec, 1001000), 0);
+	assert_int_equal(stat(part, &st1), 0);
+	assert_true(st1.st_size > st0.st_size);	/* a second later: written */
+	st0 = st1;
+	/* after an idle second the next keystroke is written at once */
+	assert_int_equal(recording_output(rec, 3000000, "z", 1), 0);
+	assert_int_equal(stat(part, &st1), 0);
+	assert_true(st1.st_size > st0.st_size);
+	recording_abort(rec);
+}
+
+static void
+test_write_failure_is_sticky(void **state)
+{
+	struct fixture *fx = *state;
+	struct recording *rec = open_recording(fx, 1, "shell");
+	struct rlimit old, lim;
+	char chunk[8192];
+	int i, r = 0;
+
+	memset(chunk, 'a', sizeof(chunk));
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 65536;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	for (i = 0; i < 100 && r == 0; i++)
+		r = recording_output(rec, (uint64_t)i * 2000000, chunk, sizeof(chunk));
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(r, OTG_ERR_IO);
+	assert_non_null(strstr(recording_why(rec), "writing the recording"));
+	assert_int_equal(recording_output(rec, 999000000, "x", 1), OTG_ERR_IO);
+	assert_int_equal(recording_tick(rec, 999000001), OTG_ERR_IO);
+	assert_int_equal(recording_close(rec, 999000002, 0), OTG_ERR_IO);
+}
+
+static void
+test_open_fails_without_certificate(void **state)
+{
+	struct fixture *fx = *state;
+	struct recording_params p;
+	struct recording *rec = (struct recording *)1;
+
+	memset(&p, 0, sizeof(p));
+	p.state_dir = fx->state;
+	p.pty = 1;
+	p.meta.user = "alice";
+	assert_int_equal(recording_open(&p, &rec), OTG_ERR_INVAL);
+	assert_null(rec);
+	p.state_dir = "/proc/otgate-cannot-write-here";
+	p.certify = reckey_certify;
+	p.certify_arg = fx->key;
+	assert_int_equal(recording_open(&p, &rec), OTG_ERR_IO);
+}
+
+static void
+test_recover_renames_parts(void **state)
+{
+	struct fixture *fx = *state;
+	struct recording *rec = open_recording(fx, 1, "shell");
+	char path[4096];
+	struct verify_result res;
+	struct recfile f;
+
+	snprintf(path, sizeof(path), "%s", recording_path(rec));
+	assert_int_equal(recording_output(rec, 1000, "hello\r\n", 7), 0);
+	assert_int_equal(recording_tick(rec, 6000000), 0);	/* flushed and sealed */
+	recording_abort(rec);	/* as if killed */
+	assert_int_equal(access(path, F_OK), -1);
+	assert_true(recording_recover(fx->state, NULL, NULL) >= 1);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(recfile_from_path(path, &f), 0);
+	assert_int_equal(verify_recording(&f, &fx->pubs, &res), 0);
+	assert_int_equal(res.status, VERIFY_INTERRUPTED);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_cast_split_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cast_random_binary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_within_a_second, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_failure_is_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_fails_without_certificate, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_recover_renames_parts, setup, teardown),
+	};
+
+	log_init("test_recording", 1, LOG_LEVEL_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
