@@ -47,6 +47,11 @@ int totp_base32_decode(const char *b32, uint8_t *out, size_t outsz, size_t *len)
 int totp_uri(const char *user, const char *b32, unsigned digits, char *out,
     size_t outsz);
 
+/* qr.c: text (an otpauth:// line) as a QR code in UTF-8 half blocks, one
+ * "\n"-ended line per two rows of modules, appended to out. Not in
+ * pam_otgate.so. */
+int qr_render(const char *text, struct buf *out);
+
 /* statefile.c: secret files under the state folder. A folder must be a real
  * folder of ours (or root's) with no group/world access; files are 0600 and
  * never followed through a link. When root writes, new files and folders are
