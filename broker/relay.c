@@ -1,10 +1,15 @@
 /*
- * relay.c: the two channels of a session, joined. Each direction reads from
- * its source only as much as the destination's SSH window takes, so libssh
- * stops re-opening the source's window and the peer that sends too fast is
- * held back by SSH flow control, not by broker memory. Every byte passes
- * through relay_forward(), once and in order, before it is forwarded: that is
- * where a session's bytes are counted (and, later, recorded).
+ * relay.c: the two channels of a session, joined. A direction takes from its
+ * source only once what it took before has gone into the destination's SSH
+ * window, so the peer that sends too fast is held back by SSH flow control.
+ * libssh re-opens a channel's whole window (1.28 MB) after any read, whatever
+ * it still buffers, so each take drains exactly what libssh had buffered, no
+ * less (or its buffer would grow by a window per take) and no more (or a fast
+ * peer would keep the loop reading). Memory per direction is thus about two
+ * windows; a peer that ignores its window overflows the pending buffer and
+ * ends the session. Every byte passes through relay_forward(), once and in
+ * order, before it is forwarded: that is where a session's bytes are counted
+ * (and, later, recorded).
  *
  * Ending mirrors what OpenSSH does without a broker: the vendor's EOF goes on
  * to the asset once all its data went; the asset's data, EOF, exit-status or
@@ -21,9 +26,9 @@
 #include "broker/broker.h"
 
 #define RELAY_CHUNK (32u * 1024)
-#define RELAY_ROUNDS 8
-/* libssh queues what a peer sends beyond its window; more than this is abuse */
-#define RELAY_OVERRUN (4u * 1024 * 1024)
+#define RELAY_ROUNDS 4
+/* a window and a half: more pending means the peer ignored its window */
+#define RELAY_PENDING_MAX (2u * 1024 * 1024)
 
 enum relay_stream { RELAY_TO_ASSET, RELAY_TO_VENDOR, RELAY_TO_VENDOR_STDERR,
 	RELAY_NSTREAMS };
@@ -32,7 +37,7 @@ struct relay {
 	struct ssh_channel_callbacks_struct vendor_cb, asset_cb;
 	struct buf pending[RELAY_NSTREAMS];	/* what a window did not take yet */
 	int eof_to_asset, eof_to_vendor;
-	int have_status;
+	int have_status, status_sent;
 	int core;
 };
 
@@ -45,7 +50,7 @@ relay_new(void)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	for (i = 0; i < RELAY_NSTREAMS; i++)
-		buf_init(&r->pending[i], RELAY_CHUNK);
+		buf_init(&r->pending[i], RELAY_PENDING_MAX);
 	return r;
 }
 
@@ -160,11 +165,7 @@ relay_flush(struct session *s, enum relay_stream st)
 	return 0;
 }
 
-/*
- * Every byte of the session passes here, in order, before it is forwarded.
- * The caller read no more than the destination's window, so pending stays
- * within one chunk.
- */
+/* Every byte of the session passes here, in order, before it is forwarded. */
 static int
 relay_forward(struct session *s, enum relay_stream st, const void *data, size_t len)
 {
@@ -177,15 +178,13 @@ relay_forward(struct session *s, enum relay_stream st, const void *data, size_t 
 	return relay_flush(s, st);
 }
 
-/* Move one chunk of one stream; 1 if something moved, 0 if not, -1 on error. */
+/* Drain what libssh buffered for one stream once the last take is gone;
+ * 1 if something moved, 0 if not, -1 on error. */
 static int
 relay_move(struct session *s, enum relay_stream st, uint8_t *chunk)
 {
-	ssh_channel ach = asset_channel(s->up);
-	ssh_channel src = st == RELAY_TO_ASSET ? s->vch : ach;
-	ssh_channel dst = st == RELAY_TO_ASSET ? ach : s->vch;
-	uint32_t room;
-	int n;
+	ssh_channel src = st == RELAY_TO_ASSET ? s->vch : asset_channel(s->up);
+	int stderr_stream = st == RELAY_TO_VENDOR_STDERR, avail, n, moved = 0;
 
 	if (relay_flush(s, st) != 0)
 		return -1;
@@ -193,18 +192,21 @@ relay_move(struct session *s, enum relay_stream st, uint8_t *chunk)
 		return 0;
 	if (st == RELAY_TO_ASSET ? s->relay->eof_to_asset : s->relay->eof_to_vendor)
 		return 0;
-	if ((room = ssh_channel_window_size(dst)) == 0)
-		return 0;
-	if (room > RELAY_CHUNK)
-		room = RELAY_CHUNK;
-	n = ssh_channel_read_nonblocking(src, chunk, room, st == RELAY_TO_VENDOR_STDERR);
-	if (n == SSH_EOF || n == 0)
-		return 0;
-	if (n < 0)
+	/* reads the socket only when nothing is buffered */
+	avail = ssh_channel_poll(src, stderr_stream);
+	if (avail == SSH_ERROR)
 		return ssh_channel_is_closed(src) ? 0 : -1;
-	if (relay_forward(s, st, chunk, (size_t)n) != 0)
-		return -1;
-	return 1;
+	while (avail > 0) {
+		n = ssh_channel_read_nonblocking(src, chunk, (uint32_t)avail < RELAY_CHUNK ?
+		    (uint32_t)avail : RELAY_CHUNK, stderr_stream);
+		if (n <= 0)
+			break;
+		if (relay_forward(s, st, chunk, (size_t)n) != 0)
+			return -1;
+		avail -= n;
+		moved = 1;
+	}
+	return moved;
 }
 
 /* What the vendor asked for meanwhile: a new terminal size, a signal. */
@@ -222,21 +224,13 @@ relay_requests(struct session *s, ssh_channel ach)
 	}
 }
 
-static int
-relay_overrun(ssh_channel ch)
-{
-	int a = ssh_channel_poll(ch, 0), b = ssh_channel_poll(ch, 1);
-
-	return (a > 0 ? (unsigned)a : 0) + (b > 0 ? (unsigned)b : 0) > RELAY_OVERRUN;
-}
-
 int
 relay_pump(struct session *s)
 {
 	struct relay *r = s->relay;
 	ssh_channel ach = asset_channel(s->up);
 	uint8_t chunk[RELAY_CHUNK];
-	int round, st, moved, n;
+	int round, st, moved, n, done;
 
 	if (ach == NULL)
 		return 1;
@@ -245,7 +239,8 @@ relay_pump(struct session *s)
 		moved = 0;
 		for (st = 0; st < RELAY_NSTREAMS; st++) {
 			if ((n = relay_move(s, st, chunk)) < 0) {
-				log_info("session %.8s: relay error", s->id);
+				log_warnx("session %.8s: relay failed: a peer sent beyond "
+				    "its window or a channel broke", s->id);
 				return 1;
 			}
 			moved |= n;
@@ -253,36 +248,40 @@ relay_pump(struct session *s)
 		if (!moved)
 			break;
 	}
-	if (relay_overrun(s->vch) || relay_overrun(ach)) {
-		log_warnx("session %.8s: a peer sent beyond its window", s->id);
-		return 1;
-	}
 	/* vendor -> asset: EOF after the last byte */
 	if (!r->eof_to_asset && ssh_channel_is_eof(s->vch) &&
 	    buf_len(&r->pending[RELAY_TO_ASSET]) == 0) {
 		ssh_channel_send_eof(ach);
 		r->eof_to_asset = 1;
 	}
-	/* asset -> vendor: data, EOF, exit status, close */
-	if (!r->eof_to_vendor && ssh_channel_is_eof(ach) &&
-	    buf_len(&r->pending[RELAY_TO_VENDOR]) == 0 &&
-	    buf_len(&r->pending[RELAY_TO_VENDOR_STDERR]) == 0) {
+	/* asset -> vendor: data, exit status, EOF, close. The status goes
+	 * before the EOF: a multiplexing OpenSSH master closes the channel as
+	 * soon as both directions saw EOF, and would lose a later status. */
+	done = ssh_channel_is_eof(ach) && buf_len(&r->pending[RELAY_TO_VENDOR]) == 0 &&
+	    buf_len(&r->pending[RELAY_TO_VENDOR_STDERR]) == 0;
+	if (done && !r->status_sent && (r->have_status || s->exit_signal != NULL)) {
+		if (r->have_status)
+			ssh_channel_request_send_exit_status(s->vch, s->exit_status);
+		else
+			ssh_channel_request_send_exit_signal(s->vch, s->exit_signal,
+			    r->core, "", "");
+		r->status_sent = 1;
+	}
+	if (done && !r->eof_to_vendor && (r->status_sent || ssh_channel_is_closed(ach))) {
 		ssh_channel_send_eof(s->vch);
 		r->eof_to_vendor = 1;
 	}
 	if (r->eof_to_vendor && ssh_channel_is_closed(ach)) {
-		if (r->have_status)
-			ssh_channel_request_send_exit_status(s->vch, s->exit_status);
-		else if (s->exit_signal != NULL)
-			ssh_channel_request_send_exit_signal(s->vch, s->exit_signal,
-			    r->core, "", "");
 		ssh_channel_close(s->vch);
 		return 1;
 	}
-	if (ssh_channel_is_closed(s->vch))
+	if (ssh_channel_is_closed(s->vch)) {
+		log_debug("session %.8s: the vendor closed its channel", s->id);
 		return 1;	/* the vendor went first: session_close closes the asset */
+	}
 	if (ssh_channel_is_closed(ach) || !ssh_is_connected(asset_ssh(s->up))) {
 		/* the asset's connection died before its channel finished */
+		log_debug("session %.8s: asset connection lost", s->id);
 		ssh_channel_write_stderr(s->vch, "otgate: connection to the asset lost\r\n",
 		    38);
 		ssh_channel_request_send_exit_status(s->vch, 255);

@@ -182,7 +182,8 @@ vssh() {	# USER [ssh args...]
 	timeout "${VSSH_TIMEOUT:-60}" ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile="$WORK/known_hosts" \
 		-o LogLevel=ERROR -o ConnectTimeout=10 \
-		-i "${VKEY:-$WORK/alice_key}" -p "$BROKER_PORT" "$user@127.0.0.1" "$@"
+		${VSSH_OPTS:-} -i "${VKEY:-$WORK/alice_key}" -p "$BROKER_PORT" \
+		"$user@127.0.0.1" "$@"
 }
 
 check() {	# WHAT CMD...
