@@ -19,6 +19,8 @@ static const struct cmd_verb verbs[] = {
 	{ "reload", "reload", cmd_reload_main },
 	{ "asset", "asset trust NAME\n"
 	    "asset credential NAME --key FILE | --password", cmd_asset_main },
+	{ "user", "user enroll USER [--invite [--valid DURATION]]\n"
+	    "user passwd USER [--stdin]", cmd_user_main },
 };
 
 static void
