@@ -121,7 +121,7 @@ install: all
 	install -m 0755 $(BUILD)/otgated $(DESTDIR)$(PREFIX)/sbin/otgated
 	install -m 0755 $(BUILD)/otgate $(DESTDIR)$(PREFIX)/bin/otgate
 	install -m 0644 $(BUILD)/pam_otgate.so $(DESTDIR)$(PREFIX)/lib/security/pam_otgate.so
-	for m in packaging/man/*.[158]; do \
+	for m in $(wildcard packaging/man/*.[158]); do \
 		install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
 
 # The Debian package, built from a staged copy under build/deb/; the .deb lands in build/.
