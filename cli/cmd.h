@@ -36,4 +36,15 @@ int cmd_asset_main(int argc, char **argv, const char *conf_path);
 /* pam/cmd_user.c: TOTP enrolment and passwords in the state folder */
 int cmd_user_main(int argc, char **argv, const char *conf_path);
 
+/* recorder/cmd_*.c: the auditor's verbs */
+int cmd_verify_main(int argc, char **argv, const char *conf_path);
+int cmd_replay_main(int argc, char **argv, const char *conf_path);
+int cmd_export_main(int argc, char **argv, const char *conf_path);
+int cmd_search_main(int argc, char **argv, const char *conf_path);
+int cmd_index_main(int argc, char **argv, const char *conf_path);
+/* `otgate sessions` without --active: recorded sessions from the index */
+int cmd_index_sessions(int argc, char **argv, const char *conf_path);
+int cmd_purge_main(int argc, char **argv, const char *conf_path);
+int cmd_recording_main(int argc, char **argv, const char *conf_path);
+
 #endif

@@ -298,6 +298,13 @@ int index_sessions(struct rec_index *ix, const struct index_query *q,
 int index_search(struct rec_index *ix, const struct index_query *q, index_match_fn *cb,
     void *arg);
 
+/* reindex.c: index rows rebuilt from recordings (`otgate index rebuild`, and
+ * recordings the broker found interrupted). Plain text of the output goes
+ * into the transcript; a damaged recording is indexed up to the damage. */
+struct recfile;
+int reindex_recording(struct rec_index *ix, const struct recfile *f,
+    unsigned long *nlines);
+
 /* indexer.c: a helper thread that owns the index for the broker. Calls only
  * queue (a mutex, no I/O) and never block the loop; the thread commits a batch
  * at least every second. A full queue drops transcript lines (the index can be
@@ -368,6 +375,19 @@ int recfile_walk(const char *state_dir, int (*cb)(void *arg, const struct recfil
 /* An ID, a unique prefix of 8+ hex, or a path. OTG_ERR_NOTFOUND, or
  * OTG_ERR_EXISTS when a prefix is ambiguous. */
 int recfile_find(const char *state_dir, const char *what, struct recfile *f);
+
+/* recstate.c: where the auditor verbs find recordings: --state DIR (a copy of
+ * the broker's state on an auditor's machine), else otgated.conf's state. */
+struct recstate {
+	char state[4096];
+	char audit_log[4096];	/* "" when only --state was given */
+};
+/* Problems with the config go to stderr; OTG_ERR_INVAL then. */
+int recstate_resolve(const char *conf_path, const char *state_opt, struct recstate *out);
+/* "2026-11-23T14:00:00Z" */
+void recstate_time(time_t t, char *out, size_t outsz);
+/* A --since/--until argument (timearg syntax in the host zone). */
+int recstate_timearg(const char *s, time_t *out);
 
 /* verify.c: check one recording against its seals and the public keys. */
 enum verify_status {

@@ -1,0 +1,199 @@
+/*
+ * cmd_export.c: `otgate export`, a recording out of the state directory for
+ * other tools. A cast is copied byte for byte (it is plain asciicast v2 that
+ * any player reads). A stream becomes asciicast when FILE ends in .cast, or
+ * else the raw bytes of one direction (asset output by default, --input for
+ * what the vendor sent), e.g. to carve a transferred file out of an exec.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cmd.h"
+#include "common/common.h"
+#include "recorder/recorder.h"
+
+#define EXPORT_USAGE "usage: otgate export [--state DIR] ID|FILE -o FILE [--input]\n"
+
+static int
+export_write(int fd, struct buf *b)
+{
+	const uint8_t *p = buf_ptr(b);
+	size_t n = buf_len(b);
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return OTG_ERR_IO;
+		p += w;
+		n -= (size_t)w;
+	}
+	buf_reset(b);
+	return 0;
+}
+
+static int
+export_copy(FILE *in, int fd)
+{
+	struct buf b;
+	uint8_t chunk[65536];
+	size_t n;
+	int r = 0;
+
+	buf_init(&b, sizeof(chunk));
+	while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), in)) > 0) {
+		if ((r = buf_put(&b, chunk, n)) == 0)
+			r = export_write(fd, &b);
+	}
+	if (r == 0 && ferror(in))
+		r = OTG_ERR_IO;
+	buf_free(&b);
+	return r;
+}
+
+/* The stream header's metadata as a cast header. */
+static int
+export_cast_header(const struct json *h, struct buf *out)
+{
+	const struct json *o = json_get(h, "otgate");
+	struct rec_meta m;
+	const struct json *ts = json_get(h, "timestamp");
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.session, sizeof(m.session), "%s", json_get_str(o, "session") ?
+	    json_get_str(o, "session") : "");
+	snprintf(m.conn, sizeof(m.conn), "%s", json_get_str(o, "conn") ?
+	    json_get_str(o, "conn") : "");
+	m.user = json_get_str(o, "user");
+	m.company = json_get_str(o, "company");
+	m.asset = json_get_str(o, "asset");
+	m.src = json_get_str(o, "src");
+	m.kind = json_get_str(o, "kind");
+	m.policy = json_get_str(o, "policy");
+	m.command = json_get_str(h, "command");
+	m.title = json_get_str(h, "title");
+	m.start = ts != NULL && ts->type == JSON_NUMBER ? (time_t)ts->number : 0;
+	return cast_header(out, &m);
+}
+
+static int
+export_stream(FILE *in, int fd, int as_cast, int dir)
+{
+	struct stream_reader *r = NULL;
+	struct stream_frame f;
+	struct cast_text out_text, in_text;
+	struct buf b;
+	uint64_t last = 0;
+	char text[64];
+	int err;
+
+	memset(&out_text, 0, sizeof(out_text));
+	memset(&in_text, 0, sizeof(in_text));
+	buf_init(&b, 16 * REC_MAX_FRAME);
+	if ((err = stream_reader_open(in, &r)) != 0)
+		goto out;
+	if (as_cast && (err = export_cast_header(stream_reader_header(r), &b)) != 0)
+		goto out;
+	while ((err = stream_reader_next(r, &f)) == 0) {
+		last = f.t_us;
+		if (!as_cast) {
+			if (f.dir == dir)
+				err = buf_put(&b, f.data, f.len);
+		} else if (f.dir == STREAM_OUT || f.dir == STREAM_IN) {
+			err = cast_text(&b, f.dir == STREAM_OUT ? &out_text : &in_text,
+			    f.dir == STREAM_OUT ? "o" : "i", f.t_us, f.data, f.len);
+		} else {
+			snprintf(text, sizeof(text), "%.*s", (int)(f.len < 32 ? f.len : 32),
+			    (const char *)f.data);
+			err = cast_event(&b, f.t_us, f.dir == STREAM_MARKER ? "m" : "x", text);
+		}
+		if (err != 0 || (err = export_write(fd, &b)) != 0)
+			break;
+	}
+	if (err == 1)
+		err = 0;
+out:
+	/* a character cut by the end of the stream */
+	if (err == 0 && as_cast)
+		err = cast_text_flush(&b, &out_text, "o", last);
+	if (err == 0 && as_cast)
+		err = cast_text_flush(&b, &in_text, "i", last);
+	if (err == 0)
+		err = export_write(fd, &b);
+	stream_reader_free(r);
+	buf_free(&b);
+	return err;
+}
+
+int
+cmd_export_main(int argc, char **argv, const char *conf_path)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "input", no_argument, NULL, 'i' },
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *output = NULL, *state_opt = NULL;
+	struct recstate st;
+	struct recfile f;
+	size_t n;
+	FILE *in;
+	int ch, fd, r, input = 0, as_cast;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o': output = optarg; break;
+		case 'i': input = 1; break;
+		case 's': state_opt = optarg; break;
+		default:
+			fputs(EXPORT_USAGE, stderr);
+			return CMD_USAGE;
+		}
+	}
+	if (output == NULL || optind + 1 != argc) {
+		fputs(EXPORT_USAGE, stderr);
+		return CMD_USAGE;
+	}
+	memset(&st, 0, sizeof(st));
+	if (strchr(argv[optind], '/') == NULL && strchr(argv[optind], '.') == NULL &&
+	    recstate_resolve(conf_path, state_opt, &st) != 0)
+		return CMD_USAGE;
+	if ((r = recfile_find(st.state, argv[optind], &f)) != 0) {
+		fprintf(stderr, "otgate: export: %s: %s\n", argv[optind],
+		    r == OTG_ERR_EXISTS ? "ambiguous ID prefix" : "no such recording");
+		return CMD_NO;
+	}
+	if ((in = fopen(f.path, "re")) == NULL) {
+		fprintf(stderr, "otgate: export: %s: %s\n", f.path, strerror(errno));
+		return CMD_NO;
+	}
+	/* an export holds what the session showed: only its owner reads it */
+	if ((fd = file_create(output, 0600)) == -1) {
+		fprintf(stderr, "otgate: export: %s: %s\n", output, strerror(errno));
+		fclose(in);
+		return CMD_NO;
+	}
+	n = strlen(output);
+	as_cast = n > 5 && strcmp(output + n - 5, ".cast") == 0;
+	if (f.format == REC_CAST)
+		r = export_copy(in, fd);
+	else
+		r = export_stream(in, fd, as_cast, input ? STREAM_IN : STREAM_OUT);
+	fclose(in);
+	if (close(fd) == -1 && r == 0)
+		r = OTG_ERR_IO;
+	if (r != 0) {
+		fprintf(stderr, "otgate: export: %s: %s\n", f.path, otg_strerror(r));
+		unlink(output);
+		return CMD_NO;
+	}
+	return CMD_OK;
+}

@@ -1,0 +1,113 @@
+/*
+ * cmd_search.c: `otgate search TEXT`, which sessions typed or printed it. Lists
+ * the session ID, the time offset into the session, and the matching line as
+ * the terminal showed it (escaped: recorded text is untrusted).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "common/common.h"
+#include "recorder/recorder.h"
+
+#define SEARCH_USAGE \
+	"usage: otgate search [--state DIR] TEXT [--user U] [--since T] [--json]\n"
+
+struct cmd_search_out {
+	int json;
+	unsigned long n;
+	struct buf line;
+};
+
+static int
+cmd_search_match_cb(void *arg, const char *session, const char *user, int64_t start,
+    double t, const char *line)
+{
+	struct cmd_search_out *so = arg;
+	struct buf *b = &so->line;
+	unsigned long secs = t > 0 ? (unsigned long)t : 0;
+	char when[32];
+	int r;
+
+	buf_reset(b);
+	recstate_time((time_t)start, when, sizeof(when));
+	if (so->json) {
+		if ((r = buf_printf(b, "{\"session\":\"%s\",\"user\":\"", session)) != 0 ||
+		    (r = escape_json(b, user, strlen(user))) != 0 ||
+		    (r = buf_printf(b, "\",\"start\":\"%s\",\"offset\":%.3f,\"line\":\"", when,
+		    t)) != 0 || (r = escape_json(b, line, strlen(line))) != 0 ||
+		    (r = buf_puts(b, "\"}\n")) != 0)
+			return r;
+	} else {
+		if ((r = buf_printf(b, "%s  %lu:%02lu:%02lu  ", session, secs / 3600,
+		    secs / 60 % 60, secs % 60)) != 0 ||
+		    (r = escape_text(b, line, strlen(line))) != 0 || (r = buf_putc(b, '\n')) != 0)
+			return r;
+	}
+	fwrite(buf_ptr(b), 1, buf_len(b), stdout);
+	so->n++;
+	return 0;
+}
+
+int
+cmd_search_main(int argc, char **argv, const char *conf_path)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cmd_search_out so;
+	struct index_query q;
+	struct rec_index *ix;
+	const char *state_opt = NULL;
+	struct recstate st;
+	char path[4200];
+	time_t t;
+	int ch, r;
+
+	memset(&q, 0, sizeof(q));
+	memset(&so, 0, sizeof(so));
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': state_opt = optarg; break;
+		case 'u': q.user = optarg; break;
+		case 'j': so.json = 1; break;
+		case 'S':
+			if (recstate_timearg(optarg, &t) != 0) {
+				fprintf(stderr, "otgate: search: bad time '%s'\n", optarg);
+				return CMD_USAGE;
+			}
+			q.since = (int64_t)t;
+			break;
+		default:
+			fputs(SEARCH_USAGE, stderr);
+			return CMD_USAGE;
+		}
+	}
+	if (optind + 1 != argc || argv[optind][0] == '\0') {
+		fputs(SEARCH_USAGE, stderr);
+		return CMD_USAGE;
+	}
+	q.text = argv[optind];
+	if (recstate_resolve(conf_path, state_opt, &st) != 0)
+		return CMD_USAGE;
+	snprintf(path, sizeof(path), "%s/index.sqlite", st.state);
+	if ((r = index_open(path, &ix)) != 0) {
+		fprintf(stderr, "otgate: search: %s: %s\n", path, otg_strerror(r));
+		return CMD_NO;
+	}
+	buf_init(&so.line, BUF_DEFAULT_MAX);
+	r = index_search(ix, &q, cmd_search_match_cb, &so);
+	buf_free(&so.line);
+	index_close(ix);
+	if (r != 0) {
+		fprintf(stderr, "otgate: search: %s\n", otg_strerror(r));
+		return CMD_NO;
+	}
+	return so.n > 0 ? CMD_OK : CMD_NO;
+}

@@ -1,0 +1,161 @@
+/*
+ * cmd_verify.c: `otgate verify`, the auditor's proof that recordings and the
+ * audit log are as the broker wrote them. It needs only public keys (the
+ * state's keys/ folder, or --keys DIR), so it runs on a copy of the state on an
+ * auditor's own machine. One line per recording:
+ *   ID: verified | unsealed tail at B | interrupted | tampered at B (...) |
+ *   missing (...) | badly signed (...)
+ * Exit 1 when any is tampered, missing or badly signed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "cli/cmd.h"
+#include "common/common.h"
+#include "recorder/recorder.h"
+
+#define VERIFY_USAGE \
+	"usage: otgate verify [--state DIR] [--keys DIR] ID|FILE...\n" \
+	"       otgate verify [--state DIR] [--keys DIR] --all\n" \
+	"       otgate verify --audit [FILE]\n"
+
+struct cmd_verify_run {
+	struct reckey_set keys;
+	int bad, n;
+};
+
+static int
+cmd_verify_one_cb(void *arg, const struct recfile *f)
+{
+	struct cmd_verify_run *run = arg;
+	struct verify_result res;
+	char line[1024];
+	int r;
+
+	if ((r = verify_recording(f, &run->keys, &res)) != 0) {
+		fprintf(stderr, "otgate: verify %s: %s\n", f->id, otg_strerror(r));
+		run->bad++;
+		return 0;
+	}
+	verify_format(f, &res, line, sizeof(line));
+	printf("%s\n", line);
+	run->n++;
+	if (res.status == VERIFY_TAMPERED || res.status == VERIFY_MISSING ||
+	    res.status == VERIFY_BADSIG)
+		run->bad++;
+	return 0;
+}
+
+/* ID.cast and ID.cast.part of one session: only the final name is checked. */
+static int
+cmd_verify_all_cb(void *arg, const struct recfile *f)
+{
+	struct recfile final;
+	char path[4096];
+	size_t n = strlen(f->path);
+
+	if (f->part && n > 5 && n - 5 < sizeof(path)) {
+		memcpy(path, f->path, n - 5);
+		path[n - 5] = '\0';
+		if (recfile_from_path(path, &final) == 0 && access(path, F_OK) == 0)
+			return 0;
+	}
+	return cmd_verify_one_cb(arg, f);
+}
+
+static int
+cmd_verify_audit(const struct recstate *st, const char *file)
+{
+	unsigned long long nlines = 0, bad = 0;
+	char why[512] = "";
+	const char *path = file != NULL ? file : st->audit_log;
+	int r;
+
+	if (path[0] == '\0') {
+		fprintf(stderr, "otgate: verify --audit: no audit log (give FILE)\n");
+		return CMD_USAGE;
+	}
+	if ((r = audit_verify(path, &nlines, &bad, why, sizeof(why))) != 0) {
+		if (bad > 0)
+			printf("%s: tampered at line %llu (%s)\n", path, bad, why);
+		else
+			printf("%s: %s (%s)\n", path, why[0] ? why : otg_strerror(r),
+			    otg_strerror(r));
+		return CMD_NO;
+	}
+	printf("%s: verified (%llu events)\n", path, nlines);
+	return CMD_OK;
+}
+
+int
+cmd_verify_main(int argc, char **argv, const char *conf_path)
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "audit", no_argument, NULL, 'A' },
+		{ "state", required_argument, NULL, 's' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *state_opt = NULL, *keys_opt = NULL;
+	struct cmd_verify_run run;
+	struct recstate st;
+	struct recfile f;
+	char keys[4200];
+	int ch, all = 0, audit = 0, i, r;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': all = 1; break;
+		case 'A': audit = 1; break;
+		case 's': state_opt = optarg; break;
+		case 'k': keys_opt = optarg; break;
+		default:
+			fputs(VERIFY_USAGE, stderr);
+			return CMD_USAGE;
+		}
+	}
+	if ((all + audit > 1) || (audit && argc - optind > 1) ||
+	    (!audit && all == (optind < argc))) {
+		fputs(VERIFY_USAGE, stderr);
+		return CMD_USAGE;
+	}
+	if (recstate_resolve(conf_path, state_opt, &st) != 0)
+		return CMD_USAGE;
+	if (audit)
+		return cmd_verify_audit(&st, optind < argc ? argv[optind] : NULL);
+	snprintf(keys, sizeof(keys), "%s/keys", st.state);
+	memset(&run, 0, sizeof(run));
+	if ((r = reckey_load_public_dir(keys_opt != NULL ? keys_opt : keys, &run.keys)) != 0 &&
+	    r != OTG_ERR_NOTFOUND) {
+		fprintf(stderr, "otgate: verify: %s: %s\n", keys_opt ? keys_opt : keys,
+		    otg_strerror(r));
+		return CMD_NO;
+	}
+	if (all) {
+		if ((r = recfile_walk(st.state, cmd_verify_all_cb, &run)) != 0) {
+			fprintf(stderr, "otgate: verify: %s/recordings: %s\n", st.state,
+			    otg_strerror(r));
+			run.bad++;
+		} else if (run.n == 0) {
+			printf("no recordings under %s/recordings\n", st.state);
+		}
+	}
+	for (i = optind; !all && i < argc; i++) {
+		if ((r = recfile_find(st.state, argv[i], &f)) != 0) {
+			fprintf(stderr, "otgate: verify: %s: %s\n", argv[i],
+			    r == OTG_ERR_EXISTS ? "ambiguous ID prefix" :
+			    r == OTG_ERR_INVAL ? "not an ID (8+ hex characters) or a "
+			    "recording file name" : "no such recording");
+			run.bad++;
+			continue;
+		}
+		cmd_verify_one_cb(&run, &f);
+	}
+	reckey_set_free(&run.keys);
+	return run.bad > 0 ? CMD_NO : CMD_OK;
+}

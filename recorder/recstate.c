@@ -1,0 +1,64 @@
+/*
+ * recstate.c: the state directory the auditor verbs work on. On the broker
+ * host it comes from otgated.conf; on an auditor's machine, with a copy of the
+ * state and no broker configuration, `--state DIR` names it directly.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "recorder/recorder.h"
+
+int
+recstate_resolve(const char *conf_path, const char *state_opt, struct recstate *out)
+{
+	struct conf *conf = NULL;
+	struct diag d;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (state_opt != NULL) {
+		if (snprintf(out->state, sizeof(out->state), "%s", state_opt) >=
+		    (int)sizeof(out->state))
+			return OTG_ERR_TOOBIG;
+		return 0;
+	}
+	diag_init(&d);
+	if ((r = conf_load(conf_path, &d, &conf)) != 0) {
+		diag_print(&d, stderr);
+		fprintf(stderr, "otgate: cannot read %s (give --state DIR to work on a copy of "
+		    "the state directory)\n", conf_path);
+		diag_free(&d);
+		return OTG_ERR_INVAL;
+	}
+	diag_free(&d);
+	if (snprintf(out->state, sizeof(out->state), "%s", conf->state) >=
+	    (int)sizeof(out->state) ||
+	    snprintf(out->audit_log, sizeof(out->audit_log), "%s",
+	    conf->audit_log != NULL ? conf->audit_log : "") >= (int)sizeof(out->audit_log))
+		r = OTG_ERR_TOOBIG;
+	conf_free(conf);
+	return r;
+}
+
+void
+recstate_time(time_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+recstate_timearg(const char *s, time_t *out)
+{
+	struct tz *tz = NULL;
+	int r;
+
+	if ((r = tz_load(NULL, &tz)) != 0)
+		return r;
+	r = timearg_parse(s, tz, time(NULL), out);
+	tz_free(tz);
+	return r;
+}
