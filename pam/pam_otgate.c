@@ -119,7 +119,9 @@ pam_otgate_tables_save(pam_handle_t *pamh, const char *store, struct lockout *t,
 			snprintf(why, sizeof(why), "%s: %s", path, otg_strerror(r));
 			break;
 		}
-		r = statefile_write(path, buf_ptr(&b), buf_len(&b), why, sizeof(why));
+		/* an empty buf has no storage to point at */
+		r = statefile_write(path, buf_len(&b) > 0 ? (const void *)buf_ptr(&b) : "",
+		    buf_len(&b), why, sizeof(why));
 	}
 	buf_free(&b);
 	if (r != 0) {

@@ -17,6 +17,13 @@ for tool in pamtester oathtool; do
 done
 [ -f "$MODULE" ] || { echo "FAIL: $MODULE was not built"; exit 1; }
 
+# a module built with SAN=1 needs the ASan runtime loaded first in pamtester
+PRELOAD=
+if asan=$(ldd "$MODULE" | awk '/libasan/ { print $3 }') && [ -n "$asan" ]; then
+	PRELOAD=$asan
+	export ASAN_OPTIONS=detect_leaks=0	# pamtester's own leaks are not ours
+fi
+
 TMP=$(mktemp -d /tmp/otgate-pam.XXXXXX)
 # Linux-PAM looks service names up in lower case
 SERVICE=otgate-test-$(basename "$TMP" | cut -d. -f2 | tr A-Z a-z)
@@ -36,7 +43,8 @@ enrol() {	# USER [MODE]
 }
 try() {	# WANT(ok|refused) WHAT USER CODE
 	local want=$1 what=$2 user=$3 code=$4 got
-	if printf '%s\n' "$code" | pamtester "$SERVICE" "$user" authenticate >"$TMP/out" 2>&1; then
+	if printf '%s\n' "$code" | LD_PRELOAD=$PRELOAD pamtester "$SERVICE" "$user" \
+		authenticate >"$TMP/out" 2>&1; then
 		got=ok
 	else
 		got=refused

@@ -86,6 +86,7 @@ test_clear_and_admin_lock(void **state)
 	assert_int_equal(lockout_fail(&l, "", T0), OTG_ERR_INVAL);
 	assert_int_equal(lockout_fail(&l, "a b", T0), OTG_ERR_INVAL);
 	assert_int_equal(lockout_lock(&l, "a\nb"), OTG_ERR_INVAL);
+	lockout_free(&l);
 	/* bad parameters */
 	assert_int_equal(lockout_init(&l, 0, 60, 10), OTG_ERR_INVAL);
 	assert_int_equal(lockout_init(&l, LOCKOUT_SLOTS + 1, 60, 10), OTG_ERR_INVAL);
