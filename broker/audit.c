@@ -29,6 +29,7 @@
 #define AUDIT_PREFIX "{\"ts\":\""
 
 struct audit {
+	char *path;
 	int fd;
 	unsigned long long seq;		/* of the last line written */
 	char prev[AUDIT_HEX_LEN + 1];	/* hash of the last line written */
@@ -90,7 +91,7 @@ audit_parse_line(const char *line, size_t len, unsigned long long *seq,
 
 /* The file's last line, read from its end only: a long log is never read whole. */
 static int
-audit_resume(struct audit *a, off_t size)
+audit_resume(int fd, off_t size, unsigned long long *seq, char prev[AUDIT_HEX_LEN + 1])
 {
 	char *tail = NULL;
 	size_t want, start, lineend;
@@ -100,7 +101,7 @@ audit_resume(struct audit *a, off_t size)
 	want = (size_t)size < AUDIT_LINE_MAX ? (size_t)size : AUDIT_LINE_MAX;
 	if ((tail = malloc(want)) == NULL)
 		return OTG_ERR_NOMEM;
-	n = pread(a->fd, tail, want, size - (off_t)want);
+	n = pread(fd, tail, want, size - (off_t)want);
 	if (n != (ssize_t)want) {
 		r = OTG_ERR_IO;
 		goto out;
@@ -117,38 +118,35 @@ audit_resume(struct audit *a, off_t size)
 		r = OTG_ERR_TOOBIG;
 		goto out;
 	}
-	if ((r = audit_parse_line(tail + start, lineend - start, &a->seq, a->prev)) != 0)
+	if ((r = audit_parse_line(tail + start, lineend - start, seq, prev)) != 0)
 		goto out;
-	r = audit_hash(tail + start, lineend - start, a->prev);
+	r = audit_hash(tail + start, lineend - start, prev);
 out:
 	free(tail);
 	return r;
 }
 
-int
-audit_open(const char *path, struct audit **out)
+/* Open (or create, 0640) the log at a->path into *fd and resume the chain
+ * from its last line when it has one; a->seq and a->prev stay otherwise. */
+static int
+audit_open_file(struct audit *a, int *fdp)
 {
-	struct audit *a;
+	char prev[AUDIT_HEX_LEN + 1];
+	unsigned long long seq;
 	struct stat st;
-	int r, flags;
+	int fd, r, flags;
 
-	*out = NULL;
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return OTG_ERR_NOMEM;
-	memset(a->prev, '0', AUDIT_HEX_LEN);
-	a->fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (a->fd == -1 && errno == ENOENT) {
+	fd = open(a->path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
 		/* new log: exactly 0640 whatever the umask; racing creators meet below */
-		a->fd = file_create(path, 0640);
-		if (a->fd == -1 && errno == EEXIST)
-			a->fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		fd = file_create(a->path, 0640);
+		if (fd == -1 && errno == EEXIST)
+			fd = open(a->path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	}
-	if (a->fd == -1) {
-		r = OTG_ERR_IO;
-		goto out;
-	}
-	if ((flags = fcntl(a->fd, F_GETFL)) == -1 ||
-	    fcntl(a->fd, F_SETFL, flags | O_APPEND) == -1 || fstat(a->fd, &st) == -1) {
+	if (fd == -1)
+		return OTG_ERR_IO;
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_APPEND) == -1 || fstat(fd, &st) == -1) {
 		r = OTG_ERR_IO;
 		goto out;
 	}
@@ -157,13 +155,54 @@ audit_open(const char *path, struct audit **out)
 		r = OTG_ERR_IO;
 		goto out;
 	}
-	if (st.st_size > 0 && (r = audit_resume(a, st.st_size)) != 0)
+	/* into copies: a bad tail must not change the chain in use */
+	if (st.st_size > 0) {
+		if ((r = audit_resume(fd, st.st_size, &seq, prev)) != 0)
+			goto out;
+		a->seq = seq;
+		memcpy(a->prev, prev, sizeof(prev));
+	}
+	*fdp = fd;
+	return 0;
+out:
+	close(fd);
+	return r;
+}
+
+int
+audit_open(const char *path, struct audit **out)
+{
+	struct audit *a;
+	int r;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return OTG_ERR_NOMEM;
+	a->fd = -1;
+	memset(a->prev, '0', AUDIT_HEX_LEN);
+	if ((a->path = strdup(path)) == NULL) {
+		r = OTG_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = audit_open_file(a, &a->fd)) != 0)
 		goto out;
 	*out = a;
 	return 0;
 out:
 	audit_close(a);
 	return r;
+}
+
+int
+audit_reopen(struct audit *a)
+{
+	int fd, r;
+
+	if ((r = audit_open_file(a, &fd)) != 0)
+		return r;	/* keep writing where we were */
+	close(a->fd);
+	a->fd = fd;
+	return 0;
 }
 
 void
@@ -173,6 +212,7 @@ audit_close(struct audit *a)
 		return;
 	if (a->fd != -1)
 		close(a->fd);
+	free(a->path);
 	free(a);
 }
 
@@ -278,74 +318,105 @@ audit_read_line(FILE *fp, char **line, size_t *cap, size_t *len, int *complete)
 	return 1;
 }
 
+/* Which line broke the chain when line lineno's prev does not match: the line
+ * before was edited, or this one was (its prev at least). The next line's prev
+ * tells which. */
+static unsigned long long
+audit_blame(FILE *fp, unsigned long long lineno, const char *hash, char **next,
+    size_t *ncap)
+{
+	char next_prev[AUDIT_HEX_LEN + 1];
+	unsigned long long nseq;
+	size_t nlen;
+	int complete;
+
+	if (lineno == 1)
+		return 1;
+	if (audit_read_line(fp, next, ncap, &nlen, &complete) == 1 &&
+	    (audit_parse_line(*next, nlen, &nseq, next_prev) != 0 ||
+	    strcmp(next_prev, hash) != 0))
+		return lineno;
+	return lineno - 1;
+}
+
+static int
+audit_hex_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < AUDIT_HEX_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[AUDIT_HEX_LEN] == '\0';
+}
+
 int
-audit_verify(const char *path, unsigned long long *nlines, unsigned long long *bad_line,
-    char *why, size_t whysz)
+audit_verify_continued(const char *path, unsigned long long first_seq,
+    const char *first_prev, unsigned long long *last_seq, char last_hash[65],
+    unsigned long long *nlines, unsigned long long *bad_line, char *why, size_t whysz)
 {
 	char expect[AUDIT_HEX_LEN + 1], prev[AUDIT_HEX_LEN + 1], hash[AUDIT_HEX_LEN + 1];
-	char next_prev[AUDIT_HEX_LEN + 1], *line = NULL, *next = NULL;
-	size_t cap = 0, ncap = 0, len, nlen;
-	unsigned long long seq, nseq, lineno = 0;
-	int r, complete, ncomplete;
+	char *line = NULL, *next = NULL;
+	size_t cap = 0, ncap = 0, len;
+	unsigned long long seq, lineno = 0;
+	int r, complete;
 	FILE *fp;
 
 	*nlines = 0;
 	*bad_line = 0;
 	if (whysz > 0)
 		why[0] = '\0';
+	if (first_seq == 0 || first_prev == NULL || !audit_hex_ok(first_prev))
+		return OTG_ERR_INVAL;
 	if ((fp = fopen(path, "re")) == NULL) {
 		snprintf(why, whysz, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
 	}
-	memset(expect, '0', AUDIT_HEX_LEN);
-	expect[AUDIT_HEX_LEN] = '\0';
-	while ((r = audit_read_line(fp, &line, &cap, &len, &complete)) == 1) {
+	memcpy(expect, first_prev, sizeof(expect));
+	r = OTG_ERR_BADSIG;
+	while (audit_read_line(fp, &line, &cap, &len, &complete) == 1) {
 		lineno++;
-		if (len > AUDIT_LINE_MAX ||
-		    audit_parse_line(line, len, &seq, prev) != 0) {
-			*bad_line = lineno;
+		*bad_line = lineno;
+		if (len > AUDIT_LINE_MAX || audit_parse_line(line, len, &seq, prev) != 0) {
 			snprintf(why, whysz, "line %llu is not an audit event", lineno);
-			r = OTG_ERR_BADSIG;
 			goto out;
 		}
-		if (seq != lineno) {
-			*bad_line = lineno;
+		if (seq != first_seq + lineno - 1) {
 			snprintf(why, whysz, "line %llu has seq %llu: lines were removed, "
 			    "inserted or reordered", lineno, seq);
-			r = OTG_ERR_BADSIG;
 			goto out;
 		}
-		if ((r = audit_hash(line, len, hash)) != 0)
+		if (audit_hash(line, len, hash) != 0) {
+			r = OTG_ERR_CRYPTO;
 			goto out;
+		}
 		if (strcmp(prev, expect) != 0) {
-			/* Either the line before was edited, or this one was (its prev
-			 * field at least): the next line's prev tells which. */
-			*bad_line = lineno > 1 ? lineno - 1 : 1;
-			r = audit_read_line(fp, &next, &ncap, &nlen, &ncomplete);
-			if (lineno == 1 || (r == 1 && (audit_parse_line(next, nlen, &nseq,
-			    next_prev) != 0 || strcmp(next_prev, hash) != 0)))
-				*bad_line = lineno;
-			if (lineno == 1)
+			*bad_line = audit_blame(fp, lineno, hash, &next, &ncap);
+			if (lineno > 1)
+				snprintf(why, whysz, "line %llu was altered: the chain breaks "
+				    "between lines %llu and %llu", *bad_line, lineno - 1, lineno);
+			else if (first_seq == 1)
 				snprintf(why, whysz, "line 1 was altered: its prev is not "
 				    "the start of a chain");
 			else
-				snprintf(why, whysz, "line %llu was altered: the chain breaks "
-				    "between lines %llu and %llu", *bad_line, lineno - 1, lineno);
-			r = OTG_ERR_BADSIG;
+				snprintf(why, whysz, "line 1 does not continue the previous "
+				    "file: its prev is not that file's last hash");
 			goto out;
 		}
 		if (!complete) {
-			*bad_line = lineno;
 			snprintf(why, whysz, "line %llu is cut short (no newline)", lineno);
-			r = OTG_ERR_BADSIG;
 			goto out;
 		}
 		memcpy(expect, hash, sizeof(hash));
 	}
-	if (r < 0) {
+	*bad_line = 0;
+	if (ferror(fp)) {
 		snprintf(why, whysz, "%s: %s", path, strerror(errno));
+		r = OTG_ERR_IO;
 		goto out;
 	}
+	*last_seq = first_seq + lineno - 1;
+	memcpy(last_hash, expect, sizeof(expect));
 	r = 0;
 out:
 	*nlines = lineno;
@@ -353,4 +424,17 @@ out:
 	free(next);
 	fclose(fp);
 	return r;
+}
+
+int
+audit_verify(const char *path, unsigned long long *nlines, unsigned long long *bad_line,
+    char *why, size_t whysz)
+{
+	char zeros[AUDIT_HEX_LEN + 1], last_hash[AUDIT_HEX_LEN + 1];
+	unsigned long long last_seq;
+
+	memset(zeros, '0', AUDIT_HEX_LEN);
+	zeros[AUDIT_HEX_LEN] = '\0';
+	return audit_verify_continued(path, 1, zeros, &last_seq, last_hash, nlines,
+	    bad_line, why, whysz);
 }

@@ -43,6 +43,17 @@ int audit_event(struct audit *a, const char *event, const struct audit_field *f,
 /* Check the chain of a whole audit log file; on a break, *bad_line is set. */
 int audit_verify(const char *path, unsigned long long *nlines,
     unsigned long long *bad_line, char *why, size_t whysz);
+/* After log rotation (SIGHUP): write to a fresh file at the same path. The
+ * chain goes on: the new file's first line has the next seq and the hash of
+ * the old file's last line. */
+int audit_reopen(struct audit *a);
+/* audit_verify for a file that continues another: its first line must carry
+ * first_seq and first_prev (64 hex; audit_verify is first_seq 1, 64 zeros).
+ * The last line's seq and hash come back to check the next file with. */
+int audit_verify_continued(const char *path, unsigned long long first_seq,
+    const char *first_prev, unsigned long long *last_seq, char last_hash[65],
+    unsigned long long *nlines, unsigned long long *bad_line, char *why,
+    size_t whysz);
 
 /* vault.c: the asset credentials the vendor never sees: VAULT/NAME.key (an
  * OpenSSH private key) or VAULT/NAME.password, both 0600 and ours. */

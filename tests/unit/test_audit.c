@@ -279,6 +279,59 @@ test_hostile_strings_escaped(void **state)
 }
 
 static void
+test_rotation_continues_chain(void **state)
+{
+	char rotated[160], last_hash[65], again_hash[65], why[256], zeros[65];
+	unsigned long long last_seq, n, bad;
+	struct audit *a;
+
+	(void)state;
+	memset(zeros, '0', 64);
+	zeros[64] = '\0';
+	snprintf(rotated, sizeof(rotated), "%s.1", logpath);
+	assert_int_equal(audit_open(logpath, &a), 0);
+	assert_int_equal(audit_event(a, "one", NULL, 0), 0);
+	assert_int_equal(audit_event(a, "two", NULL, 0), 0);
+	/* a reopen without rotation goes on in the same file */
+	assert_int_equal(audit_reopen(a), 0);
+	assert_int_equal(audit_event(a, "three", NULL, 0), 0);
+	expect_verify(3, 1, 0, NULL);
+	/* logrotate renames; the broker reopens and the chain goes on */
+	assert_int_equal(rename(logpath, rotated), 0);
+	assert_int_equal(audit_reopen(a), 0);
+	assert_int_equal(audit_event(a, "four", NULL, 0), 0);
+	assert_int_equal(audit_event(a, "five", NULL, 0), 0);
+	audit_close(a);
+
+	/* alone, the new file does not start a chain ... */
+	expect_verify(0, 0, 1, "line 1 has seq 4");
+	/* ... it continues the rotated one */
+	assert_int_equal(audit_verify_continued(rotated, 1, zeros, &last_seq, last_hash, &n,
+	    &bad, why, sizeof(why)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(last_seq, 3);
+	assert_int_equal(audit_verify_continued(logpath, last_seq + 1, last_hash, &last_seq,
+	    again_hash, &n, &bad, why, sizeof(why)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(last_seq, 5);
+	/* a wrong link is named */
+	assert_int_equal(audit_verify_continued(logpath, 4, zeros, &last_seq, again_hash, &n,
+	    &bad, why, sizeof(why)), OTG_ERR_BADSIG);
+	assert_int_equal(bad, 1);
+	assert_non_null(strstr(why, "does not continue the previous file"));
+	assert_int_equal(audit_verify_continued(logpath, 4, "xyz", &last_seq, again_hash, &n,
+	    &bad, why, sizeof(why)), OTG_ERR_INVAL);
+	/* a reopened broker resumes from the new file's tail */
+	assert_int_equal(audit_open(logpath, &a), 0);
+	assert_int_equal(audit_event(a, "six", NULL, 0), 0);
+	audit_close(a);
+	assert_int_equal(audit_verify_continued(logpath, 4, last_hash, &last_seq, again_hash,
+	    &n, &bad, why, sizeof(why)), 0);
+	assert_int_equal(last_seq, 6);
+	unlink(rotated);
+}
+
+static void
 test_refusals(void **state)
 {
 	char link[160];
@@ -317,6 +370,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resume_after_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampering_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_strings_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_continues_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	};
 
