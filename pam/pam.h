@@ -163,6 +163,35 @@ int lockout_lock(struct lockout *l, const char *key);
 int lockout_format(const struct lockout *l, time_t now, struct buf *out);
 int lockout_parse(struct lockout *l, const char *text, size_t len);
 
+/* grace.c: `mfa-grace` (otgated.conf, default 0 = off). After a login with a
+ * code, the same user with the same public key (its SHA256 fingerprint) from
+ * the same source address skips the code for `period` seconds, counted from
+ * the code. The broker keeps one table in memory; lock, unlock and reset-mfa
+ * call grace_forget. */
+#define GRACE_FIELD_MAX 72
+struct grace_entry {
+	char user[GRACE_FIELD_MAX];
+	char key[GRACE_FIELD_MAX];	/* "SHA256:..." of the key that logged in */
+	char source[GRACE_FIELD_MAX];	/* numeric address */
+	uint64_t until;
+};
+struct grace {
+	uint64_t period;		/* seconds; 0: grace is off */
+	size_t max_entries;		/* when full, the entry ending soonest goes */
+	struct grace_entry *v;
+	size_t n, cap;
+};
+int grace_init(struct grace *g, uint64_t period, size_t max_entries);
+void grace_free(struct grace *g);
+/* A login that passed its TOTP code (not one that used grace). */
+int grace_remember(struct grace *g, const char *user, const char *key,
+    const char *source, time_t now);
+/* 1 when a connection by user, authenticated with key, from source may skip
+ * the code; 0 otherwise (also for a NULL key: passwords get no grace). */
+int grace_covers(const struct grace *g, const char *user, const char *key,
+    const char *source, time_t now);
+void grace_forget(struct grace *g, const char *user);
+
 /* passwd.c: STATE/passwd, 0600, lines "USER:HASH" with yescrypt hashes made by
  * crypt(3). Verifying an unknown user hashes against a dummy so that it costs
  * the same time as a known one. */
