@@ -175,12 +175,8 @@ control_reply(struct control_client *cl, uint16_t type, const void *body, size_t
 {
 	struct buf msg;
 
+	/* bodies come from buffers capped at CONTROL_REPLY_MAX */
 	buf_init(&msg, CONTROL_HEADER_LEN + CONTROL_REPLY_MAX);
-	if (len > CONTROL_REPLY_MAX) {
-		type = CONTROL_ERROR;
-		body = "reply too large";
-		len = strlen(body);
-	}
 	cl->replied = 1;
 	bufferevent_disable(cl->bev, EV_READ);
 	if (control_encode(&msg, type, 0, body, len) != 0 ||
