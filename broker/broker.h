@@ -307,4 +307,20 @@ int sdnotify_ready(void);	/* READY=1: listening */
 int sdnotify_reloading(void);	/* RELOADING=1 with MONOTONIC_USEC */
 int sdnotify_stopping(void);	/* STOPPING=1 */
 
+/* siem.c: audit events as one line for a SIEM (siem-format = json | rfc5424 |
+ * cef): RFC 5424 with structured data [otgate@32473 ...] (facility authpriv),
+ * or a CEF:0 record for the body of a syslog message. Values are escaped
+ * (escape_text, then the format's own escapes); lines carry no newline. */
+enum siem_format { SIEM_JSON, SIEM_RFC5424, SIEM_CEF };
+struct siem_origin {
+	const char *host;	/* RFC 5424 HOSTNAME, e.g. from gethostname */
+	const char *app;	/* APP-NAME, "otgated" */
+	long pid;
+};
+int siem_format_parse(const char *s, enum siem_format *out);
+int siem_rfc5424(struct buf *out, const struct siem_origin *o, uint64_t time_ms,
+    unsigned long long seq, const char *event, const struct audit_field *f, size_t n);
+int siem_cef(struct buf *out, const char *version, uint64_t time_ms, unsigned long long seq,
+    const char *event, const struct audit_field *f, size_t n);
+
 #endif
