@@ -63,7 +63,7 @@ int statefile_dir(const char *dir, char *why, size_t whysz);
 /* Read a secret file; OTG_ERR_NOTFOUND when absent, OTG_ERR_PERM when loose. */
 int statefile_read(const char *path, char **out, size_t *len, char *why,
     size_t whysz);
-/* Replace path atomically with data (temp file in the same folder, fsync, rename). */
+/* Replace path atomically with data (temp file PATH+tmpPID, fsync, rename). */
 int statefile_write(const char *path, const void *data, size_t len, char *why,
     size_t whysz);
 int statefile_remove(const char *path, char *why, size_t whysz);

@@ -199,8 +199,9 @@ statefile_write(const char *path, const void *data, size_t len, char *why,
 	int fd = -1, r = OTG_ERR_IO;
 
 	/* one writer per file at a time (callers hold its lock), so the pid
-	 * names the temp file well enough; a stale one from a crash is removed */
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) >=
+	 * names the temp file well enough; a stale one from a crash is removed.
+	 * '+' keeps it apart from user names, which may contain ".tmp". */
+	if (snprintf(tmp, sizeof(tmp), "%s+tmp%ld", path, (long)getpid()) >=
 	    (int)sizeof(tmp)) {
 		snprintf(why, whysz, "%s: path too long", path);
 		return OTG_ERR_TOOBIG;

@@ -27,7 +27,7 @@ fi
 TMP=$(mktemp -d /tmp/otgate-pam.XXXXXX)
 # Linux-PAM looks service names up in lower case
 SERVICE=otgate-test-$(basename "$TMP" | cut -d. -f2 | tr A-Z a-z)
-trap 'rm -f "/etc/pam.d/$SERVICE"; rm -rf "$TMP"' EXIT
+trap 'rm -f "/etc/pam.d/$SERVICE" "/etc/pam.d/$SERVICE-8" "/etc/pam.d/$SERVICE-bad"; rm -rf "$TMP"' EXIT
 STORE=$TMP/totp
 mkdir -m 0700 "$STORE"
 # RFC 6238's SHA-1 test key, "12345678901234567890"
@@ -35,15 +35,22 @@ SECRET=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
 cat >"/etc/pam.d/$SERVICE" <<EOT
 auth required $MODULE store=$STORE
 EOT
+cat >"/etc/pam.d/$SERVICE-8" <<EOT
+auth required $MODULE store=$STORE digits=8 window=0
+EOT
+cat >"/etc/pam.d/$SERVICE-bad" <<EOT
+auth required $MODULE store=$STORE digits=7
+EOT
 
 fails=0
 enrol() {	# USER [MODE]
 	printf '%s 0\n' "$SECRET" >"$STORE/$1"
 	chmod "${2:-0600}" "$STORE/$1"
 }
-try() {	# WANT(ok|refused) WHAT USER CODE
-	local want=$1 what=$2 user=$3 code=$4 got
-	if printf '%s\n' "$code" | LD_PRELOAD=$PRELOAD pamtester "$SERVICE" "$user" \
+try() {	# WANT(ok|refused) WHAT USER CODE [SERVICE [PAMTESTER-OPTION...]]
+	local want=$1 what=$2 user=$3 code=$4 service=${5:-$SERVICE} got
+	shift $(($# < 5 ? $# : 5))
+	if printf '%s\n' "$code" | LD_PRELOAD=$PRELOAD pamtester "$@" "$service" "$user" \
 		authenticate >"$TMP/out" 2>&1; then
 		got=ok
 	else
@@ -96,6 +103,31 @@ grep -q '^carol [1-9]' "$STORE/+users" &&
 grep -q "^$SECRET 0\$" "$STORE/carol" &&
 	echo "ok   the code offered while locked was not spent" ||
 	{ echo "FAIL carol's counter moved while locked"; fails=$((fails + 1)); }
+
+# 8 digits, no window: oathtool's 8-digit code for now
+enrol dave
+try ok "dave, 8-digit code with digits=8" dave \
+	"$(oathtool --totp --digits=8 -b "$SECRET")" "$SERVICE-8"
+try refused "dave, a 6-digit code with digits=8" dave \
+	"$(oathtool --totp -b "$SECRET" -N "@$(( $(date +%s) + 30 ))")" "$SERVICE-8"
+
+# a bad option is a service error, whatever the code
+if printf '%s\n' "$(oathtool --totp -b "$SECRET")" | LD_PRELOAD=$PRELOAD \
+	pamtester "$SERVICE-bad" erin authenticate >"$TMP/out" 2>&1; then
+	echo "FAIL digits=7 accepted a login"; fails=$((fails + 1))
+else
+	echo "ok   digits=7: refused as a bad option"
+fi
+
+# failures count per remote host too
+try refused "frank from 192.0.2.7, wrong code" frank "000000" "" -I rhost=192.0.2.7
+grep -q '^@192.0.2.7 0 [1-9]' "$STORE/+sources" &&
+	echo "ok   the failure is counted for 192.0.2.7 in +sources" ||
+	{ echo "FAIL no failure for 192.0.2.7 in +sources: $(cat "$STORE/+sources")"
+	  fails=$((fails + 1)); }
+[ "$(stat -c %a "$STORE/+users") $(stat -c %a "$STORE/+sources")" = "600 600" ] &&
+	echo "ok   failure tables are 0600" ||
+	{ echo "FAIL failure table modes"; fails=$((fails + 1)); }
 
 echo "$fails failed"
 [ "$fails" -eq 0 ]
