@@ -21,10 +21,13 @@
 static int
 export_write(int fd, struct buf *b)
 {
-	const uint8_t *p = buf_ptr(b);
+	const uint8_t *p;
 	size_t n = buf_len(b);
 	ssize_t w;
 
+	if (n == 0)
+		return 0;
+	p = buf_ptr(b);
 	while (n > 0) {
 		w = write(fd, p, n);
 		if (w == -1 && errno == EINTR)

@@ -167,7 +167,8 @@ replay_event(struct replay *rp, double t, const void *data, size_t len)
 	buf_reset(&rp->out);
 	if ((r = neutralise_feed(&rp->nz, &rp->out, data, len)) != 0)
 		return r;
-	return replay_write(buf_ptr(&rp->out), buf_len(&rp->out));
+	/* everything may have been dropped */
+	return buf_len(&rp->out) > 0 ? replay_write(buf_ptr(&rp->out), buf_len(&rp->out)) : 0;
 }
 
 static int

@@ -151,7 +151,8 @@ json_string(struct json_parser *ps, char **str, size_t *len)
 			goto out;
 	}
 	*len = buf_len(&b);
-	if ((*str = buf_strdup(&b)) == NULL)
+	/* an empty buffer has no storage to copy from */
+	if ((*str = *len > 0 ? buf_strdup(&b) : strdup("")) == NULL)
 		r = OTG_ERR_NOMEM;
 out:
 	buf_free(&b);

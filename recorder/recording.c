@@ -207,8 +207,8 @@ recording_flush(struct recording *rec, uint64_t t, int final)
 		r = 0;
 	if (r != 0)
 		return recording_fail(rec, r, "sealing the recording");
-	if ((r = recording_write_all(rec->seal_fd, buf_ptr(&rec->seals),
-	    buf_len(&rec->seals))) != 0)
+	if (buf_len(&rec->seals) > 0 && (r = recording_write_all(rec->seal_fd,
+	    buf_ptr(&rec->seals), buf_len(&rec->seals))) != 0)
 		return recording_fail(rec, r, "writing the seals");
 	buf_reset(&rec->seals);
 	return 0;
