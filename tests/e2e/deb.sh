@@ -1,11 +1,12 @@
 #!/bin/bash
 # The Debian package on a real system, in CI only (root, CI=true): `make deb`
 # builds it with no lintian error, `dpkg -i` installs it, the user, groups,
-# folders and host key are there with DESIGN section 2's owners and modes,
-# `otgated -t` passes on the installed defaults as the service's user, the
-# installed otgated starts with the installed config (under systemd where it
-# runs), `otgate policy check` accepts the installed example, and purge removes
-# keys, user and groups but keeps the recordings and the audit log.
+# folders, host key and recording key are there with DESIGN section 2's owners
+# and modes, `otgated -t` passes on the installed defaults as the service's
+# user, the installed otgated starts with the installed config (under systemd
+# where it runs), `otgate policy check` accepts the installed example, and
+# purge removes keys, user and groups but keeps the recordings, the public
+# recording keys and the audit log.
 set -u
 TOP=${TOP:-$(pwd)}
 BUILD=${BUILD:-$TOP/build}
@@ -70,11 +71,15 @@ done <<-EOF
 	/var/lib/otgate 750 otgate otgate-audit
 	/var/lib/otgate/totp 700 otgate otgate
 	/var/lib/otgate/recordings 2750 otgate otgate-audit
+	/var/lib/otgate/keys 750 otgate otgate-audit
+	/var/lib/otgate/keys/recording.key 600 otgate otgate
 	/var/log/otgate 2750 otgate otgate-audit
 	/run/otgate 2750 otgate otgate-admin
 	/usr/sbin/otgated 755 root root
 	/usr/bin/otgate 755 root root
 EOF
+ls /var/lib/otgate/keys/recording-*.pub >/dev/null 2>&1 ||
+	fail "no public recording key in /var/lib/otgate/keys"
 pam=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/security/pam_otgate.so
 [ -f "$pam" ] || fail "no $pam"
 for m in "$TOP"/packaging/man/*.[158]; do
@@ -168,6 +173,9 @@ dpkg --purge otgate || fail "dpkg --purge otgate"
 [ -f /var/log/otgate/audit.log ] || fail "purge removed the audit log"
 [ ! -e /etc/otgate/ssh_host_ed25519_key ] || fail "purge kept the host key"
 [ ! -e /etc/otgate/vault ] || fail "purge kept the vault"
+[ ! -e /var/lib/otgate/keys/recording.key ] || fail "purge kept the private recording key"
+ls /var/lib/otgate/keys/recording-*.pub >/dev/null 2>&1 ||
+	fail "purge removed the public recording keys that verify the kept recordings"
 getent passwd otgate >/dev/null && fail "purge kept the otgate user"
 for g in otgate otgate-admin otgate-audit; do
 	getent group "$g" >/dev/null && fail "purge kept group $g"
