@@ -119,7 +119,8 @@ parse_ssh_key(const char *s, char **out, char **comment)
 		goto out;
 	n = (uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 | (uint32_t)blob[2] << 8 |
 	    blob[3];
-	if (n != tlen || (size_t)len < 4 + tlen || memcmp(blob + 4, w.v[0], tlen) != 0)
+	/* the type, then the key itself */
+	if (n != tlen || (size_t)len <= 4 + tlen + 4 || memcmp(blob + 4, w.v[0], tlen) != 0)
 		goto out;
 	len = (int)(tlen + 1 + b64len + 1);
 	if ((*out = malloc((size_t)len)) == NULL) {
@@ -815,17 +816,23 @@ parse_entries(struct parse *ps, const char *kind, const struct parse_key *keys,
 	}
 }
 
-/* Grow an array of objects of size sz by one zeroed slot. */
+/*
+ * Grow an array of objects of size sz by one zeroed slot. The capacity is
+ * implied by the count (8, then doubling at each power of two), so a policy
+ * with 100k sections costs n log n, not n squared.
+ */
 static void *
 parse_grow(struct parse *ps, void **arr, size_t *n, size_t sz)
 {
-	char *v;
+	char *v = *arr;
 
-	if ((v = realloc(*arr, (*n + 1) * sz)) == NULL) {
-		ps->nomem = 1;
-		return NULL;
+	if (*n == 0 || (*n >= 8 && (*n & (*n - 1)) == 0)) {
+		if ((v = realloc(*arr, (*n == 0 ? 8 : *n * 2) * sz)) == NULL) {
+			ps->nomem = 1;
+			return NULL;
+		}
+		*arr = v;
 	}
-	*arr = v;
 	memset(v + *n * sz, 0, sz);
 	return v + (*n)++ * sz;
 }
