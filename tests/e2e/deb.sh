@@ -68,7 +68,7 @@ done <<-EOF
 	/etc/otgate/banner 644 root root
 	/etc/otgate/ssh_host_ed25519_key 600 otgate otgate
 	/etc/otgate/vault 700 otgate otgate
-	/var/lib/otgate 750 otgate otgate-audit
+	/var/lib/otgate 2750 otgate otgate-audit
 	/var/lib/otgate/totp 700 otgate otgate
 	/var/lib/otgate/recordings 2750 otgate otgate-audit
 	/var/lib/otgate/keys 750 otgate otgate-audit

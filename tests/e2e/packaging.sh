@@ -96,7 +96,7 @@ if command -v systemd-sysusers >/dev/null && command -v systemd-tmpfiles >/dev/n
 		[ "$st" = "$want" ] || fail "$path is '$st' (mode uid gid), expected '$want'"
 	done <<-EOF
 		/etc/otgate/vault 700 otgate otgate
-		/var/lib/otgate 750 otgate otgate-audit
+		/var/lib/otgate 2750 otgate otgate-audit
 		/var/lib/otgate/totp 700 otgate otgate
 		/var/lib/otgate/recordings 2750 otgate otgate-audit
 		/var/lib/otgate/policies 750 otgate otgate
