@@ -91,6 +91,65 @@ cast_end_run(struct cast_encoder *e)
 	return r;
 }
 
+/* The code point of a valid sequence of k bytes when it must be escaped: C1
+ * controls and the characters that reorder or hide text (as escape_json). */
+static unsigned
+cast_escaped_cp(const uint8_t *p, size_t k)
+{
+	unsigned cp = k == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu) :
+	    k == 3 ? (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu) : 0;
+
+	if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
+	    cp == 0x061c || cp == 0x2028 || cp == 0x2029 || cp == 0xfeff)
+		return cp;
+	return 0;
+}
+
+/* JSON string body of valid UTF-8: what needs no escape is copied in runs,
+ * since this is the hot path of bulk terminal output. */
+static int
+cast_json_text(struct buf *out, const uint8_t *p, size_t n)
+{
+	size_t i = 0, run = 0, k;
+	unsigned cp;
+	char esc[8];
+	uint8_t c;
+	int r;
+
+	while (i < n) {
+		c = p[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		k = 1;
+		cp = c;
+		if (c >= 0x80) {
+			k = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+			if ((cp = cast_escaped_cp(p + i, k)) == 0) {
+				i += k;
+				continue;
+			}
+		}
+		if (c == '"' || c == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", c);
+		else if (c == '\n')
+			snprintf(esc, sizeof(esc), "\\n");
+		else if (c == '\r')
+			snprintf(esc, sizeof(esc), "\\r");
+		else if (c == '\t')
+			snprintf(esc, sizeof(esc), "\\t");
+		else
+			snprintf(esc, sizeof(esc), "\\u%04x", cp);
+		if ((r = buf_put(out, p + run, i - run)) != 0 || (r = buf_puts(out, esc)) != 0)
+			return r;
+		i += k;
+		run = i;
+	}
+	return buf_put(out, p + run, i - run);
+}
+
 static int
 cast_put_text(struct cast_encoder *e, const void *p, size_t n)
 {
@@ -102,7 +161,7 @@ cast_put_text(struct cast_encoder *e, const void *p, size_t n)
 			return r;
 		e->run = RUN_TEXT;
 	}
-	return escape_json(e->out, p, n);
+	return cast_json_text(e->out, p, n);
 }
 
 static int
@@ -159,8 +218,13 @@ cast_text(struct buf *out, struct cast_text *st, const char *code, uint64_t t_us
 		goto out;
 	while (i < len) {
 		start = i;
-		while (i < len && (n = cast_utf8_len(p + i, len - i)) > 0)
+		for (;;) {
+			while (i < len && p[i] < 0x80)
+				i++;
+			if (i == len || (n = cast_utf8_len(p + i, len - i)) <= 0)
+				break;
 			i += (size_t)n;
+		}
 		if (i > start && (r = cast_put_text(&e, p + start, i - start)) != 0)
 			goto out;
 		if (i == len)
