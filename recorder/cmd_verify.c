@@ -5,7 +5,9 @@
  * auditor's own machine. One line per recording:
  *   ID: verified | unsealed tail at B | interrupted | tampered at B (...) |
  *   missing (...) | badly signed (...)
- * Exit 1 when any is tampered, missing or badly signed.
+ * Exit 1 when any is tampered, missing or badly signed. --checkpoints FILE
+ * also holds the seals against session.checkpoint events exported to syslog
+ * or a SIEM, which catches a seal file cut back or rewritten on the host.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,12 +20,13 @@
 #include "recorder/recorder.h"
 
 #define VERIFY_USAGE \
-	"usage: otgate verify [--state DIR] [--keys DIR] ID|FILE...\n" \
-	"       otgate verify [--state DIR] [--keys DIR] --all\n" \
+	"usage: otgate verify [--state DIR] [--keys DIR] [--checkpoints FILE] ID|FILE...\n" \
+	"       otgate verify [--state DIR] [--keys DIR] [--checkpoints FILE] --all\n" \
 	"       otgate verify --audit [FILE]\n"
 
 struct cmd_verify_run {
 	struct reckey_set keys;
+	struct verify_checkpoints cps;
 	int bad, n;
 };
 
@@ -35,7 +38,7 @@ cmd_verify_one_cb(void *arg, const struct recfile *f)
 	char line[1024];
 	int r;
 
-	if ((r = verify_recording(f, &run->keys, &res)) != 0) {
+	if ((r = verify_recording_against(f, &run->keys, &run->cps, &res)) != 0) {
 		fprintf(stderr, "otgate: verify %s: %s\n", f->id, otg_strerror(r));
 		run->bad++;
 		return 0;
@@ -98,9 +101,11 @@ cmd_verify_main(int argc, char **argv, const char *conf_path)
 		{ "audit", no_argument, NULL, 'A' },
 		{ "state", required_argument, NULL, 's' },
 		{ "keys", required_argument, NULL, 'k' },
+		{ "checkpoints", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *state_opt = NULL, *keys_opt = NULL;
+	const char *state_opt = NULL, *keys_opt = NULL, *checkpoints = NULL;
+	unsigned long nbad;
 	struct cmd_verify_run run;
 	struct recstate st;
 	struct recfile f;
@@ -114,6 +119,7 @@ cmd_verify_main(int argc, char **argv, const char *conf_path)
 		case 'A': audit = 1; break;
 		case 's': state_opt = optarg; break;
 		case 'k': keys_opt = optarg; break;
+		case 'c': checkpoints = optarg; break;
 		default:
 			fputs(VERIFY_USAGE, stderr);
 			return CMD_USAGE;
@@ -136,6 +142,16 @@ cmd_verify_main(int argc, char **argv, const char *conf_path)
 		    otg_strerror(r));
 		return CMD_NO;
 	}
+	if (checkpoints != NULL) {
+		if ((r = verify_checkpoints_load(checkpoints, &run.cps, &nbad)) != 0) {
+			fprintf(stderr, "otgate: verify: %s: %s\n", checkpoints, otg_strerror(r));
+			reckey_set_free(&run.keys);
+			return CMD_NO;
+		}
+		if (nbad > 0)
+			fprintf(stderr, "otgate: verify: %s: %lu damaged checkpoint lines "
+			    "ignored\n", checkpoints, nbad);
+	}
 	if (all) {
 		if ((r = recfile_walk(st.state, cmd_verify_all_cb, &run)) != 0) {
 			fprintf(stderr, "otgate: verify: %s/recordings: %s\n", st.state,
@@ -157,5 +173,6 @@ cmd_verify_main(int argc, char **argv, const char *conf_path)
 		cmd_verify_one_cb(&run, &f);
 	}
 	reckey_set_free(&run.keys);
+	verify_checkpoints_free(&run.cps);
 	return run.bad > 0 ? CMD_NO : CMD_OK;
 }

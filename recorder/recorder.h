@@ -406,6 +406,25 @@ struct verify_result {
 };
 int verify_recording(const struct recfile *f, const struct reckey_set *keys,
     struct verify_result *res);
+/* Seal values exported off the host as session.checkpoint events (audit log
+ * or syslog lines holding {"event":"session.checkpoint","session":ID,"seal":N,
+ * "offset":B,"h":HEX,...} after any prefix; N is the seal's seq). */
+struct verify_checkpoints {
+	struct verify_checkpoint {
+		char session[REC_ID_LEN + 1];
+		uint64_t seq, offset;
+		uint8_t h[REC_HASH_LEN];
+	} *v;
+	size_t n;
+};
+/* Lines that are not checkpoints are skipped; *nbad counts damaged ones. */
+int verify_checkpoints_load(const char *path, struct verify_checkpoints *out,
+    unsigned long *nbad);
+void verify_checkpoints_free(struct verify_checkpoints *c);
+/* verify_recording, and every exported checkpoint of the session must match
+ * its seal: a seal file cut back or rewritten after export is tampering. */
+int verify_recording_against(const struct recfile *f, const struct reckey_set *keys,
+    const struct verify_checkpoints *cps, struct verify_result *res);
 /* "ID: verified" etc. into buf. */
 void verify_format(const struct recfile *f, const struct verify_result *res, char *out,
     size_t outsz);

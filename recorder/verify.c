@@ -20,6 +20,7 @@
 struct verify_state {
 	FILE *rec;
 	struct seal_chain chain;
+	const struct verify_checkpoints *cps;
 	uint8_t chunk[65536];
 };
 
@@ -40,6 +41,9 @@ verify_set(struct verify_result *res, enum verify_status st, uint64_t off,
 	va_end(ap);
 	return 0;
 }
+
+static int verify_checkpoint_matches(struct verify_state *vs, const struct recfile *f,
+    const struct seal_record *s, uint64_t prev_offset, struct verify_result *res);
 
 /* Hash the recording up to offset; 0, or OTG_ERR_TRUNCATED when it is shorter. */
 static int
@@ -106,13 +110,49 @@ verify_seal(struct verify_state *vs, const struct recfile *f, const struct seal_
 		return verify_set(res, VERIFY_TAMPERED, prev_offset,
 		    "bytes %llu-%llu do not match seal %llu", (unsigned long long)prev_offset,
 		    (unsigned long long)s->offset, (unsigned long long)s->seq);
+	return verify_checkpoint_matches(vs, f, s, prev_offset, res);
+}
+
+/* An exported checkpoint of this seal must name the same offset and hash. */
+static int
+verify_checkpoint_matches(struct verify_state *vs, const struct recfile *f,
+    const struct seal_record *s, uint64_t prev_offset, struct verify_result *res)
+{
+	const struct verify_checkpoint *cp;
+	size_t i;
+
+	for (i = 0; vs->cps != NULL && i < vs->cps->n; i++) {
+		cp = &vs->cps->v[i];
+		if (cp->seq != s->seq || strcmp(cp->session, f->id) != 0)
+			continue;
+		if (cp->offset != s->offset || CRYPTO_memcmp(cp->h, s->h, REC_HASH_LEN) != 0)
+			return verify_set(res, VERIFY_TAMPERED, prev_offset,
+			    "seal %llu differs from its exported checkpoint",
+			    (unsigned long long)s->seq);
+	}
 	return 1;
+}
+
+/* The last exported checkpoint of the session, or NULL. */
+static const struct verify_checkpoint *
+verify_last_checkpoint(const struct verify_checkpoints *cps, const char *id)
+{
+	const struct verify_checkpoint *last = NULL;
+	size_t i;
+
+	for (i = 0; cps != NULL && i < cps->n; i++) {
+		if (strcmp(cps->v[i].session, id) == 0 && (last == NULL ||
+		    cps->v[i].seq > last->seq))
+			last = &cps->v[i];
+	}
+	return last;
 }
 
 static int
 verify_seals(struct verify_state *vs, FILE *sealfp, const struct recfile *f,
     const struct reckey_set *keys, struct verify_result *res)
 {
+	const struct verify_checkpoint *cp;
 	struct seal_cert cert;
 	struct seal_record s;
 	struct recline lines;
@@ -151,6 +191,14 @@ verify_seals(struct verify_state *vs, FILE *sealfp, const struct recfile *f,
 		final = s.final;
 		res->nseals++;
 	}
+	/* history cut back to an earlier seal, after later ones were exported */
+	cp = verify_last_checkpoint(vs->cps, f->id);
+	if (cp != NULL && cp->seq > vs->chain.seq) {
+		verify_set(res, VERIFY_TAMPERED, prev, "checkpoint of seal %llu was exported "
+		    "but the seals end at %llu", (unsigned long long)cp->seq,
+		    (unsigned long long)vs->chain.seq);
+		goto out;
+	}
 	/* is there more recording than was sealed? */
 	if (verify_hash_to(vs, prev + 1) == 0) {
 		if (final)
@@ -171,6 +219,13 @@ int
 verify_recording(const struct recfile *f, const struct reckey_set *keys,
     struct verify_result *res)
 {
+	return verify_recording_against(f, keys, NULL, res);
+}
+
+int
+verify_recording_against(const struct recfile *f, const struct reckey_set *keys,
+    const struct verify_checkpoints *cps, struct verify_result *res)
+{
 	struct verify_state *vs;
 	FILE *sealfp = NULL;
 	int r;
@@ -178,6 +233,7 @@ verify_recording(const struct recfile *f, const struct reckey_set *keys,
 	memset(res, 0, sizeof(*res));
 	if ((vs = calloc(1, sizeof(*vs))) == NULL)
 		return OTG_ERR_NOMEM;
+	vs->cps = cps;
 	if ((r = seal_chain_init(&vs->chain)) != 0)
 		goto out;
 	if ((vs->rec = fopen(f->path, "re")) == NULL) {
@@ -225,4 +281,93 @@ verify_format(const struct recfile *f, const struct verify_result *res, char *ou
 		snprintf(out, outsz, "%s: badly signed (%s)", f->id, res->why);
 		break;
 	}
+}
+
+/* One exported line: JSON from its first '{' (syslog puts a prefix before). */
+static int
+verify_checkpoint_parse(const char *line, struct verify_checkpoint *cp)
+{
+	const char *brace = strchr(line, '{');
+	const struct json *v;
+	struct json *j = NULL;
+	const char *event, *session, *h;
+	unsigned x;
+	size_t i;
+	int r = 1;
+
+	if (brace == NULL || json_parse(brace, strlen(brace), &j) != 0)
+		return strstr(line, "session.checkpoint") != NULL ? OTG_ERR_PROTO : 1;
+	if ((event = json_get_str(j, "event")) == NULL ||
+	    strcmp(event, "session.checkpoint") != 0)
+		goto out;
+	r = OTG_ERR_PROTO;
+	session = json_get_str(j, "session");
+	h = json_get_str(j, "h");
+	if (session == NULL || strlen(session) != REC_ID_LEN || h == NULL ||
+	    strlen(h) != 2 * REC_HASH_LEN)
+		goto out;
+	memcpy(cp->session, session, REC_ID_LEN + 1);
+	/* "seal", not "seq": the audit line's own "seq" numbers the event */
+	if ((v = json_get(j, "seal")) == NULL || v->type != JSON_NUMBER || v->number < 1)
+		goto out;
+	cp->seq = (uint64_t)v->number;
+	if ((v = json_get(j, "offset")) == NULL || v->type != JSON_NUMBER || v->number < 0)
+		goto out;
+	cp->offset = (uint64_t)v->number;
+	for (i = 0; i < REC_HASH_LEN; i++) {
+		if (sscanf(h + 2 * i, "%2x", &x) != 1)
+			goto out;
+		cp->h[i] = (uint8_t)x;
+	}
+	r = 0;
+out:
+	json_free(j);
+	return r;
+}
+
+int
+verify_checkpoints_load(const char *path, struct verify_checkpoints *out,
+    unsigned long *nbad)
+{
+	struct verify_checkpoint cp, *v;
+	struct recline lines;
+	const char *line;
+	size_t len;
+	FILE *fp;
+	int complete, r;
+
+	memset(out, 0, sizeof(*out));
+	*nbad = 0;
+	if ((fp = fopen(path, "re")) == NULL)
+		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
+	recline_init(&lines, fp);
+	while ((r = recline_next(&lines, &line, &len, &complete)) == 0) {
+		memset(&cp, 0, sizeof(cp));
+		if ((r = verify_checkpoint_parse(line, &cp)) > 0)
+			continue;
+		if (r < 0) {
+			(*nbad)++;
+			continue;
+		}
+		if ((v = reallocarray(out->v, out->n + 1, sizeof(*v))) == NULL) {
+			r = OTG_ERR_NOMEM;
+			break;
+		}
+		out->v = v;
+		out->v[out->n++] = cp;
+	}
+	recline_free(&lines);
+	fclose(fp);
+	if (r < 0) {
+		verify_checkpoints_free(out);
+		return r;
+	}
+	return 0;
+}
+
+void
+verify_checkpoints_free(struct verify_checkpoints *c)
+{
+	free(c->v);
+	memset(c, 0, sizeof(*c));
 }

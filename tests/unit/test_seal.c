@@ -16,6 +16,7 @@
 #include "recorder/recorder.h"
 
 struct fixture {
+	char checkpoints[300];	/* as exported to syslog */
 	char state[256];
 	char keys[300];
 	char keypath[400];
@@ -30,9 +31,16 @@ static void
 checkpoint_cb(void *arg, const struct rec_checkpoint *cp)
 {
 	struct fixture *fx = arg;
+	FILE *fp;
 
 	if (fx->nseals < 64)
 		fx->seal_offsets[fx->nseals++] = cp->offset;
+	assert_non_null(fp = fopen(fx->checkpoints, "a"));
+	fprintf(fp, "<110>1 2026-11-23T14:00:00Z gate otgated 1 - - {\"ts\":\"x\",\"seq\":9,"
+	    "\"event\":\"session.checkpoint\",\"session\":\"%s\",\"file\":\"%s\","
+	    "\"seal\":%llu,\"offset\":%llu,\"h\":\"%s\",\"final\":%d}\n", cp->session, cp->file,
+	    (unsigned long long)cp->seq, (unsigned long long)cp->offset, cp->h, cp->final);
+	fclose(fp);
 }
 
 /* A closed recording of about 200 kB of text, several seals. */
@@ -79,6 +87,7 @@ setup(void **state)
 	snprintf(fx->state, sizeof(fx->state), "/tmp/test_seal.XXXXXX");
 	assert_non_null(mkdtemp(fx->state));
 	snprintf(fx->keys, sizeof(fx->keys), "%s/keys", fx->state);
+	snprintf(fx->checkpoints, sizeof(fx->checkpoints), "%s/syslog", fx->state);
 	assert_int_equal(reckey_generate(fx->keys, pub, sizeof(pub)), 0);
 	snprintf(fx->keypath, sizeof(fx->keypath), "%s/%s", fx->keys, RECKEY_PRIVATE);
 	assert_int_equal(reckey_load_private(fx->keypath, &fx->key), 0);
@@ -308,6 +317,46 @@ test_stream_tamper(void **state)
 	assert_int_equal(verify(fx, &fx->pubs).status, VERIFY_TAMPERED);
 }
 
+/* History cut back to an earlier seal looks like a crash, unless the seals
+ * were exported off the host. */
+static void
+test_checkpoints_catch_cut_history(void **state)
+{
+	struct fixture *fx = *state;
+	struct verify_checkpoints cps;
+	struct verify_result res;
+	struct recfile f;
+	unsigned long nbad;
+	char *text;
+	size_t len, cut;
+	int nl = 0;
+
+	assert_int_equal(verify_checkpoints_load(fx->checkpoints, &cps, &nbad), 0);
+	assert_int_equal(nbad, 0);
+	assert_int_equal(cps.n, (size_t)fx->nseals);
+	assert_int_equal(recfile_from_path(fx->path, &f), 0);
+	assert_int_equal(verify_recording_against(&f, &fx->pubs, &cps, &res), 0);
+	assert_int_equal(res.status, VERIFY_OK);
+	/* keep the certificate and two seals, and the bytes they cover */
+	assert_int_equal(file_read(f.seal, 1 << 20, &text, &len), 0);
+	for (cut = 0; cut < len && nl < 3; cut++)
+		nl += text[cut] == '\n';
+	assert_int_equal(truncate(f.seal, (off_t)cut), 0);
+	assert_int_equal(truncate(fx->path, (off_t)fx->seal_offsets[1]), 0);
+	assert_int_equal(verify_recording(&f, &fx->pubs, &res), 0);
+	assert_int_equal(res.status, VERIFY_INTERRUPTED);
+	assert_int_equal(verify_recording_against(&f, &fx->pubs, &cps, &res), 0);
+	assert_int_equal(res.status, VERIFY_TAMPERED);
+	assert_non_null(strstr(res.why, "exported"));
+	/* a checkpoint that disagrees with its seal */
+	cps.v[0].h[0] ^= 1;
+	assert_int_equal(verify_recording_against(&f, &fx->pubs, &cps, &res), 0);
+	assert_int_equal(res.status, VERIFY_TAMPERED);
+	assert_int_equal(res.offset, 0);
+	verify_checkpoints_free(&cps);
+	free(text);
+}
+
 static void
 test_signer_process(void **state)
 {
@@ -351,6 +400,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_forged_seal_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swapped_seal_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoints_catch_cut_history, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_signer_process, setup, teardown),
 	};
 
