@@ -23,7 +23,7 @@
 #include "recorder/recorder.h"
 
 #define RECORDING_PENDING_MAX (4u * 1024 * 1024)
-#define RECORDING_EVENT_CHUNK 16384	/* bytes of terminal data per cast event */
+#define RECORDING_EVENT_CHUNK 16384	/* bytes of data per event or frame */
 
 struct recording {
 	struct rec_meta meta;	/* strings owned */
@@ -445,17 +445,14 @@ recording_data(struct recording *rec, uint64_t t, int dir, const void *data, siz
 	if (rec->index != NULL && dir == STREAM_OUT && strcmp(rec->meta.kind, "forward") != 0 &&
 	    strcmp(rec->meta.kind, "sftp") != 0)
 		transcript_feed(&rec->transcript, (double)t / 1e6, data, len);
-	if (!rec->pty) {
-		if ((r = stream_frame(&rec->pending, t, dir, data, len)) != 0)
-			return recording_fail(rec, r, "encoding the recording");
-		return recording_maybe_flush(rec, t);
-	}
-	if (dir == STREAM_IN && !rec->record_input)
+	if (rec->pty && dir == STREAM_IN && !rec->record_input)
 		return 0;
+	/* in pieces, flushing between them: memory stays bounded whatever len is */
 	do {
 		n = len > RECORDING_EVENT_CHUNK ? RECORDING_EVENT_CHUNK : len;
-		if ((r = cast_text(&rec->pending, st, dir == STREAM_OUT ? "o" : "i", t, p,
-		    n)) != 0)
+		r = rec->pty ? cast_text(&rec->pending, st, dir == STREAM_OUT ? "o" : "i", t, p,
+		    n) : stream_frame(&rec->pending, t, dir, p, n);
+		if (r != 0)
 			return recording_fail(rec, r, "encoding the recording");
 		if ((r = recording_maybe_flush(rec, t)) != 0)
 			return r;

@@ -320,6 +320,28 @@ test_stream_round_trip(void **state)
 }
 
 /* Nothing of the part file is left unwritten for more than a second. */
+/* One call with 10 MB, as a relay draining a big window might make. */
+static void
+test_huge_single_write(void **state)
+{
+	struct fixture *fx = *state;
+	size_t total = 10u * 1024 * 1024;
+	char *data = malloc(total), path[4096];
+	struct recording *rec;
+	int pty;
+
+	assert_non_null(data);
+	memset(data, 'x', total);
+	for (pty = 0; pty <= 1; pty++) {
+		rec = open_recording(fx, pty, pty ? "shell" : "exec");
+		assert_int_equal(recording_output(rec, 1000, data, total), 0);
+		snprintf(path, sizeof(path), "%s", recording_path(rec));
+		assert_int_equal(recording_close(rec, 2000, 0), 0);
+		verify_ok(fx, path);
+	}
+	free(data);
+}
+
 static void
 test_flush_within_a_second(void **state)
 {
@@ -418,6 +440,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cast_split_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cast_random_binary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_huge_single_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_within_a_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_failure_is_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails_without_certificate, setup,
