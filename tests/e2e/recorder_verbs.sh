@@ -96,6 +96,34 @@ took=$((($(date +%s%N) - start) / 1000000))
 check "--idle-limit caps a 7 s pause (took ${took} ms)" [ "$took" -lt 3000 ]
 O replay --speed 2 --from 7 "$crash" </dev/null >"$WORK/from"
 check "--from still draws what came before" grep -q "before the crash" "$WORK/from"
+# on a terminal: space pauses, "." steps over the 7 s pause, q quits
+python3 - "$OTGATE" "$WORK/otgated.conf" "$crash" >"$WORK/keys" <<'EOF2'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], ["otgate", "-f", sys.argv[2], "replay", sys.argv[3]])
+out, t0 = b"", time.time()
+def drain(t):
+    global out
+    end = time.time() + t
+    while time.time() < end:
+        if select.select([fd], [], [], 0.05)[0]:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                return
+for key, wait in ((b"", 0.5), (b" ", 0.3), (b".", 0.5), (b"q", 0.5)):
+    os.write(fd, key)
+    drain(wait)
+os.waitpid(pid, 0)
+print("took %.1f" % (time.time() - t0))
+print(out.decode("utf-8", "replace"))
+EOF2
+cat "$WORK/keys"
+check "replay on a terminal announces its keys" grep -q "space pauses" "$WORK/keys"
+check "\".\" steps to the next event at once" grep -q "after the last seal" "$WORK/keys"
+check "and it ends well before the recorded pause" \
+	[ "$(awk '/^took/ { print ($2 < 4) }' "$WORK/keys")" = 1 ]
 
 # --- search and the index
 O search 'rm -rf' >"$WORK/search"; rc=$?
