@@ -145,9 +145,11 @@ out:
 	return key;
 }
 
-/* "hostkey = TYPE BASE64" and its fingerprint; 0, or -1 when it cannot be shown. */
+/* "hostkey = TYPE BASE64" and its fingerprint, the line kept in shown; 0, or
+ * -1 when it cannot be shown. */
 static int
-asset_print_key(const struct policy_asset *a, ssh_key key)
+asset_print_key(const struct policy_asset *a, const char *numeric, ssh_key key,
+    struct strlist *shown)
 {
 	unsigned char *hash = NULL;
 	size_t hlen = 0;
@@ -162,9 +164,14 @@ asset_print_key(const struct policy_asset *a, ssh_key key)
 		line = NULL;
 		goto out;
 	}
+	if (shown->n == 0)
+		printf("# [asset %s] at %s port %u: check these fingerprints on the "
+		    "asset itself\n# (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), "
+		    "then paste the hostkey lines into its section.\n",
+		    a->name, numeric, (unsigned)a->port);
 	printf("# %s %s%s\nhostkey = %s\n", type, fp,
 	    strlist_contains(&a->hostkeys, line) ? " (pinned already)" : "", line);
-	r = 0;
+	r = strlist_push(shown, line) == 0 ? 0 : -1;
 out:
 	free(line);
 	ssh_string_free_char(fp);
@@ -177,9 +184,10 @@ static int
 asset_trust(int argc, char **argv, const char *conf_path)
 {
 	struct asset_ctx ctx;
-	char numeric[NI_MAXHOST], why[512], shown[512];
+	struct strlist shown = { NULL, 0 };
+	char numeric[NI_MAXHOST], why[512], text[512];
 	ssh_key key;
-	size_t i, found = 0;
+	size_t i;
 	int status;
 
 	if (argc != 3) {
@@ -194,22 +202,25 @@ asset_trust(int argc, char **argv, const char *conf_path)
 		key = asset_fetch_key(&ctx, numeric, asset_hostkey_algos[i], why, sizeof(why));
 		if (key == NULL)
 			continue;
-		if (found == 0)
-			printf("# [asset %s] at %s port %u: check these fingerprints on the "
-			    "asset itself\n# (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), "
-			    "then paste the hostkey lines into its section.\n",
-			    ctx.asset->name, numeric, (unsigned)ctx.asset->port);
-		if (asset_print_key(ctx.asset, key) == 0)
-			found++;
+		if (asset_print_key(ctx.asset, numeric, key, &shown) != 0)
+			snprintf(why, sizeof(why), "cannot encode its key");
 		ssh_key_free(key);
 	}
-	if (found == 0) {
+	if (shown.n == 0) {
 		fprintf(stderr, "otgate: %s: no host key from %s port %u: %s\n",
 		    ctx.asset->name, numeric, (unsigned)ctx.asset->port,
-		    escape_str(shown, sizeof(shown), why));
+		    escape_str(text, sizeof(text), why));
 		status = CMD_NO;
+		goto out;
 	}
+	/* a pinned key the asset no longer shows: replaced, or another machine */
+	for (i = 0; i < ctx.asset->hostkeys.n; i++)
+		if (!strlist_contains(&shown, ctx.asset->hostkeys.v[i]))
+			fprintf(stderr, "otgate: %s: warning: pinned key %.40s... is not "
+			    "one the asset shows now\n", ctx.asset->name,
+			    ctx.asset->hostkeys.v[i]);
 out:
+	strlist_free(&shown);
 	asset_ctx_free(&ctx);
 	return status;
 }
@@ -236,7 +247,6 @@ asset_read_line(const char *prompt, char *buf, size_t bufsz)
 	int tty = isatty(STDIN_FILENO), ok;
 
 	if (tty) {
-		fprintf(stderr, "%s", prompt);
 		if (tcgetattr(STDIN_FILENO, &asset_saved_tty) == -1)
 			return -1;
 		quiet = asset_saved_tty;
@@ -245,8 +255,10 @@ asset_read_line(const char *prompt, char *buf, size_t bufsz)
 		signal(SIGTERM, asset_restore_tty_cb);
 		signal(SIGTSTP, asset_restore_tty_cb);
 		asset_tty_changed = 1;
+		/* echo off before the prompt: what is typed once it shows is kept */
 		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == -1)
 			return -1;
+		fprintf(stderr, "%s", prompt);
 	}
 	ok = fgets(buf, (int)bufsz, stdin) != NULL;
 	if (tty) {

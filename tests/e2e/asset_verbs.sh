@@ -51,6 +51,15 @@ for k in hostkey_ecdsa hostkey_rsa; do
 	check "trust prints the $k line" grep -qx "hostkey = $line" "$WORK/trust3"
 done
 check "three keys, three lines" [ "$(grep -c '^hostkey = ' "$WORK/trust3")" -eq 3 ]
+# a pinned key that the asset no longer shows is pointed out
+cp "$WORK/policy.conf" "$WORK/policy.pinned"
+sed -i "/^\[asset plc1\]\$/a hostkey = $(cut -d' ' -f1,2 "$WORK/mallory_key.pub")" "$WORK/policy.conf"
+O asset trust plc1 >/dev/null 2>"$WORK/err"; rc=$?
+cat "$WORK/err"
+check "trust still exits 0 with a stale pin" [ $rc -eq 0 ]
+check "and warns about the key the asset no longer shows" \
+	grep -q "plc1: warning: pinned key ssh-ed25519 .* is not one the asset shows now" "$WORK/err"
+cp "$WORK/policy.pinned" "$WORK/policy.conf"
 
 # --- trust refusals
 cat >>"$WORK/policy.conf" <<EOT
@@ -99,7 +108,7 @@ check "the password is stored 0600" [ "$(stat -c %a "$WORK/vault/plc1.password")
 check "with its one line" [ "$(cat "$WORK/vault/plc1.password")" = "first pw" ]
 check "rotating to a password removes the key" [ ! -e "$WORK/vault/plc1.key" ]
 check "the terminal prompt reads without echo, twice" python3 - "$OTGATE" "$WORK/otgated.conf" <<'EOF'
-import os, pty, sys, time
+import os, pty, select, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "-f", sys.argv[2], "asset", "credential", "plc1", "--password"])
@@ -108,6 +117,8 @@ def until(text):
     global seen
     end = time.time() + 10
     while text not in seen and time.time() < end:
+        if not select.select([fd], [], [], 0.5)[0]:
+            continue
         try:
             seen += os.read(fd, 1024)
         except OSError:
