@@ -130,9 +130,12 @@ replay_wait(struct replay *rp)
 		if (!rp->paused && left <= 0)
 			return 0;
 		if (!rp->interactive) {
-			usleep((useconds_t)(left * 1e6));
+			/* in slices: a planted timestamp can be any size */
+			usleep((useconds_t)((left < 1 ? left : 1) * 1e6));
 			continue;
 		}
+		if (left > 1)
+			left = 1;
 		timeout = rp->paused ? -1 : (int)(left * 1000) + 1;
 		if (poll(&pfd, 1, timeout) > 0 && read(STDIN_FILENO, &c, 1) == 1 &&
 		    replay_key(rp, c))

@@ -57,6 +57,12 @@ signer_serve(int fd, const char *key_path)
 	int i, r;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* a broker running as the same user must not ptrace the key out of us */
+	prctl(PR_SET_DUMPABLE, 0);
+	/* nothing of the broker's (listeners, sessions) stays open here */
+	for (i = 3; i < fd; i++)
+		close(i);
+	closefrom(fd + 1);
 	r = reckey_load_private(key_path, &pkey);
 	status = (uint8_t)-r;
 	if (send(fd, &status, 1, MSG_NOSIGNAL) != 1 || r != 0)
