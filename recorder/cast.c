@@ -13,6 +13,8 @@
 #include "common/common.h"
 #include "recorder/recorder.h"
 
+#define CAST_MIN_TEXT_RUN 32	/* shorter text between binary bytes stays binary */
+
 enum cast_run { RUN_NONE, RUN_TEXT, RUN_BINARY };
 
 struct cast_encoder {
@@ -225,7 +227,14 @@ cast_text(struct buf *out, struct cast_text *st, const char *code, uint64_t t_us
 				break;
 			i += (size_t)n;
 		}
-		if (i > start && (r = cast_put_text(&e, p + start, i - start)) != 0)
+		/* in binary output a few bytes that happen to be UTF-8 stay binary:
+		 * an event per fragment would cost more than the bytes */
+		if (i > start && e.run == RUN_BINARY && i - start < CAST_MIN_TEXT_RUN &&
+		    i < len)
+			r = cast_put_binary(&e, p + start, i - start);
+		else if (i > start)
+			r = cast_put_text(&e, p + start, i - start);
+		if (r != 0)
 			goto out;
 		if (i == len)
 			break;

@@ -1,0 +1,20 @@
+#!/bin/bash
+# recorder.sh: the recorder's own cost (bench/recorder_bench.c) against a
+# temporary state directory. Usage: bench/recorder.sh [BUILD]  (after make)
+set -eu
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "${1:-$TOP/build}" && pwd)
+WORK=$(mktemp -d /tmp/otgate-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+# shellcheck disable=SC2046
+cc -O2 -std=c11 -D_GNU_SOURCE -I"$TOP" -o "$WORK/recorder_bench" "$TOP/bench/recorder_bench.c" \
+	"$BUILD/libotg.a" $(pkg-config --libs libssh libevent liboath libcrypto sqlite3 libqrencode) \
+	-lpam -lcrypt -lpthread
+"$BUILD/otgate" recording keygen --state "$WORK/state" >/dev/null
+dd if=/dev/zero bs=1M count=256 status=none | cat >/dev/null
+start=$(date +%s%N)
+dd if=/dev/zero of="$WORK/plain" bs=32k count=8192 status=none
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "plain write of 256 MiB to the same disk: $(( 268 * 1000 / (took > 0 ? took : 1) )) MB/s"
+rm -f "$WORK/plain"
+"$WORK/recorder_bench" "$WORK/state"
