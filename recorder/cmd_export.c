@@ -16,7 +16,8 @@
 #include "common/common.h"
 #include "recorder/recorder.h"
 
-#define EXPORT_USAGE "usage: otgate export [--state DIR] ID|FILE -o FILE [--input]\n"
+#define EXPORT_USAGE \
+	"usage: otgate export [--state DIR] ID|FILE -o FILE [--input] [--key FILE]\n"
 
 static int
 export_write(int fd, struct buf *b)
@@ -141,9 +142,10 @@ cmd_export_main(int argc, char **argv, const char *conf_path)
 		{ "output", required_argument, NULL, 'o' },
 		{ "input", no_argument, NULL, 'i' },
 		{ "state", required_argument, NULL, 's' },
+		{ "key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *output = NULL, *state_opt = NULL;
+	const char *output = NULL, *state_opt = NULL, *key = NULL;
 	struct recstate st;
 	struct recfile f;
 	size_t n;
@@ -156,6 +158,7 @@ cmd_export_main(int argc, char **argv, const char *conf_path)
 		case 'o': output = optarg; break;
 		case 'i': input = 1; break;
 		case 's': state_opt = optarg; break;
+		case 'k': key = optarg; break;
 		default:
 			fputs(EXPORT_USAGE, stderr);
 			return CMD_USAGE;
@@ -174,10 +177,9 @@ cmd_export_main(int argc, char **argv, const char *conf_path)
 		    r == OTG_ERR_EXISTS ? "ambiguous ID prefix" : "no such recording");
 		return CMD_NO;
 	}
-	if ((in = fopen(f.path, "re")) == NULL) {
-		fprintf(stderr, "otgate: export: %s: %s\n", f.path, strerror(errno));
+	/* an encrypted recording leaves decrypted: the export is the plain form */
+	if (recstate_open(&f, key, "export", &in) != 0)
 		return CMD_NO;
-	}
 	/* an export holds what the session showed: only its owner reads it */
 	if ((fd = file_create(output, 0600)) == -1) {
 		fprintf(stderr, "otgate: export: %s: %s\n", output, strerror(errno));

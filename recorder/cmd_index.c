@@ -1,7 +1,7 @@
 /*
  * cmd_index.c: the session index from the auditor's side. `otgate index
  * rebuild` recreates STATE/index.sqlite from the recordings (on a copy of the
- * state, too); cmd_index_sessions is `otgate sessions` without --active: the
+ * state, too, and with an auditor's --key for encrypted ones); cmd_index_sessions is `otgate sessions` without --active: the
  * recorded sessions, filtered by user, asset and time, as text or JSON lines
  * with the fields of DESIGN section 8.
  */
@@ -13,14 +13,15 @@
 #include "common/common.h"
 #include "recorder/recorder.h"
 
-#define INDEX_USAGE "usage: otgate index rebuild [--state DIR]\n"
+#define INDEX_USAGE "usage: otgate index rebuild [--state DIR] [--key FILE]\n"
 #define SESSIONS_USAGE \
 	"usage: otgate sessions [--state DIR] [--user U] [--asset A] [--since T]\n" \
 	"                       [--until T] [--json]\n"
 
 struct cmd_index_rebuild {
 	struct rec_index *ix;
-	unsigned long nrec, nlines, nbad;
+	void *key;
+	unsigned long nrec, nlines, nbad, nlocked;
 };
 
 /* ID.cast.part beside ID.cast: the final file is the session's. */
@@ -42,7 +43,12 @@ cmd_index_rebuild_cb(void *arg, const struct recfile *f)
 			return 0;
 		}
 	}
-	if ((r = reindex_recording(rb->ix, f, &n)) != 0) {
+	if ((r = reindex_recording(rb->ix, f, rb->key, &n)) != 0) {
+		/* encrypted to other auditors, or no --key: not ours to index */
+		if (r == OTG_ERR_PERM || (f->encrypted && r == OTG_ERR_NOTFOUND)) {
+			rb->nlocked++;
+			return 0;
+		}
 		fprintf(stderr, "otgate: index: %s: %s\n", f->path, otg_strerror(r));
 		rb->nbad++;
 	}
@@ -68,20 +74,24 @@ cmd_index_main(int argc, char **argv, const char *conf_path)
 {
 	static const struct option longopts[] = {
 		{ "state", required_argument, NULL, 's' },
+		{ "key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cmd_index_rebuild rb;
-	const char *state_opt = NULL;
+	const char *state_opt = NULL, *keyfile = NULL;
 	struct recstate st;
 	int ch, r;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch != 's') {
+		if (ch == 's')
+			state_opt = optarg;
+		else if (ch == 'k')
+			keyfile = optarg;
+		else {
 			fputs(INDEX_USAGE, stderr);
 			return CMD_USAGE;
 		}
-		state_opt = optarg;
 	}
 	if (optind + 1 != argc || strcmp(argv[optind], "rebuild") != 0) {
 		fputs(INDEX_USAGE, stderr);
@@ -90,12 +100,19 @@ cmd_index_main(int argc, char **argv, const char *conf_path)
 	if (recstate_resolve(conf_path, state_opt, &st) != 0)
 		return CMD_USAGE;
 	memset(&rb, 0, sizeof(rb));
-	if (cmd_index_open(&st, &rb.ix) != 0)
+	if (keyfile != NULL && (r = atrest_key_load(keyfile, &rb.key)) != 0) {
+		fprintf(stderr, "otgate: index: %s: %s\n", keyfile, otg_strerror(r));
 		return CMD_NO;
+	}
+	if (cmd_index_open(&st, &rb.ix) != 0) {
+		atrest_key_free(rb.key);
+		return CMD_NO;
+	}
 	if ((r = index_begin(rb.ix)) == 0 && (r = index_clear(rb.ix)) == 0 &&
 	    (r = recfile_walk(st.state, cmd_index_rebuild_cb, &rb)) == 0)
 		r = index_commit(rb.ix);
 	index_close(rb.ix);
+	atrest_key_free(rb.key);
 	if (r != 0) {
 		fprintf(stderr, "otgate: index rebuild: %s\n", otg_strerror(r));
 		return CMD_NO;
@@ -103,6 +120,8 @@ cmd_index_main(int argc, char **argv, const char *conf_path)
 	printf("indexed %lu recordings, %lu transcript lines", rb.nrec, rb.nlines);
 	if (rb.nbad > 0)
 		printf(" (%lu damaged, indexed up to the damage)", rb.nbad);
+	if (rb.nlocked > 0)
+		printf("; %lu encrypted recordings skipped (give --key FILE)", rb.nlocked);
 	printf("\n");
 	return CMD_OK;
 }

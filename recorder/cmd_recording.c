@@ -2,7 +2,9 @@
  * cmd_recording.c: `otgate recording keygen`, the long-term recording key.
  * Run once at installation, then to rotate: a new STATE/keys/recording.key
  * replaces the old private key, while every recording-FP.pub stays so that
- * recordings certified by an older key still verify.
+ * recordings certified by an older key still verify. `otgate recording
+ * auditor-keygen FILE` makes an auditor's X25519 pair for encryption at rest:
+ * FILE (private, stays with the auditor) and FILE.pub (for recording-recipient).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,7 +15,33 @@
 #include "common/common.h"
 #include "recorder/recorder.h"
 
-#define RECORDING_USAGE "usage: otgate recording keygen [--state DIR]\n"
+#define RECORDING_USAGE \
+	"usage: otgate recording keygen [--state DIR]\n" \
+	"       otgate recording auditor-keygen FILE\n"
+
+static int
+cmd_recording_auditor(const char *path)
+{
+	char pub[4200];
+	int r;
+
+	if (snprintf(pub, sizeof(pub), "%s.pub", path) >= (int)sizeof(pub)) {
+		fputs(RECORDING_USAGE, stderr);
+		return CMD_USAGE;
+	}
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, "otgate: recording auditor-keygen: %s exists\n", path);
+		return CMD_NO;
+	}
+	if ((r = atrest_keygen(path, pub)) != 0) {
+		fprintf(stderr, "otgate: recording auditor-keygen: %s: %s\n", path,
+		    otg_strerror(r));
+		return CMD_NO;
+	}
+	printf("private key: %s (keep it off the broker)\npublic key: %s "
+	    "(list it in recording-recipient)\n", path, pub);
+	return CMD_OK;
+}
 
 int
 cmd_recording_main(int argc, char **argv, const char *conf_path)
@@ -35,6 +63,8 @@ cmd_recording_main(int argc, char **argv, const char *conf_path)
 		}
 		state_opt = optarg;
 	}
+	if (optind + 2 == argc && strcmp(argv[optind], "auditor-keygen") == 0)
+		return cmd_recording_auditor(argv[optind + 1]);
 	if (optind + 1 != argc || strcmp(argv[optind], "keygen") != 0) {
 		fputs(RECORDING_USAGE, stderr);
 		return CMD_USAGE;

@@ -22,7 +22,7 @@
 
 #define REPLAY_USAGE \
 	"usage: otgate replay [--state DIR] ID|FILE [--speed X] [--idle-limit S]\n" \
-	"                     [--from [[HH:]MM:]SS] [--raw]\n"
+	"                     [--from [[HH:]MM:]SS] [--raw] [--key FILE]\n"
 
 struct replay {
 	double speed, idle_limit, from;
@@ -218,7 +218,8 @@ replay_stream(struct replay *rp, FILE *fp)
 }
 
 static int
-replay_options(int argc, char **argv, struct replay *rp, const char **state_opt)
+replay_options(int argc, char **argv, struct replay *rp, const char **state_opt,
+    const char **key)
 {
 	static const struct option longopts[] = {
 		{ "speed", required_argument, NULL, 's' },
@@ -226,6 +227,7 @@ replay_options(int argc, char **argv, struct replay *rp, const char **state_opt)
 		{ "from", required_argument, NULL, 'f' },
 		{ "raw", no_argument, NULL, 'r' },
 		{ "state", required_argument, NULL, 'S' },
+		{ "key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char *end;
@@ -254,6 +256,9 @@ replay_options(int argc, char **argv, struct replay *rp, const char **state_opt)
 		case 'S':
 			*state_opt = optarg;
 			break;
+		case 'k':
+			*key = optarg;
+			break;
 		default:
 			return OTG_ERR_INVAL;
 		}
@@ -269,14 +274,14 @@ cmd_replay_main(int argc, char **argv, const char *conf_path)
 	struct recfile f;
 	struct termios saved, raw;
 	struct sigaction sa;
-	const char *state_opt = NULL;
+	const char *state_opt = NULL, *key = NULL;
 	FILE *fp;
 	int r, have_tty = 0;
 
 	memset(&rp, 0, sizeof(rp));
 	memset(&st, 0, sizeof(st));
 	rp.speed = 1;
-	if (replay_options(argc, argv, &rp, &state_opt) != 0) {
+	if (replay_options(argc, argv, &rp, &state_opt, &key) != 0) {
 		fputs(REPLAY_USAGE, stderr);
 		return CMD_USAGE;
 	}
@@ -288,10 +293,8 @@ cmd_replay_main(int argc, char **argv, const char *conf_path)
 		    r == OTG_ERR_EXISTS ? "ambiguous ID prefix" : "no such recording");
 		return CMD_NO;
 	}
-	if ((fp = fopen(f.path, "re")) == NULL) {
-		fprintf(stderr, "otgate: replay: %s: %s\n", f.path, strerror(errno));
+	if (recstate_open(&f, key, "replay", &fp) != 0)
 		return CMD_NO;
-	}
 	neutralise_init(&rp.nz);
 	buf_init(&rp.out, 8 * REC_MAX_LINE);
 	memset(&sa, 0, sizeof(sa));

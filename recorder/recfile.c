@@ -40,13 +40,16 @@ recfile_from_path(const char *path, struct recfile *f)
 	    base[REC_ID_LEN] != '.')
 		return OTG_ERR_INVAL;
 	ext = base + REC_ID_LEN + 1;
-	if (strcmp(ext, "cast") == 0 || strcmp(ext, "cast.part") == 0)
+	if (strcmp(ext, "cast") == 0 || strcmp(ext, "cast.part") == 0 ||
+	    strcmp(ext, "cast.enc") == 0 || strcmp(ext, "cast.enc.part") == 0)
 		f->format = REC_CAST;
-	else if (strcmp(ext, "stream") == 0 || strcmp(ext, "stream.part") == 0)
+	else if (strcmp(ext, "stream") == 0 || strcmp(ext, "stream.part") == 0 ||
+	    strcmp(ext, "stream.enc") == 0 || strcmp(ext, "stream.enc.part") == 0)
 		f->format = REC_STREAM;
 	else
 		return OTG_ERR_INVAL;
 	f->part = strstr(ext, ".part") != NULL;
+	f->encrypted = strstr(ext, ".enc") != NULL;
 	memcpy(f->id, base, REC_ID_LEN);
 	f->id[REC_ID_LEN] = '\0';
 	if (snprintf(f->path, sizeof(f->path), "%s", path) >= (int)sizeof(f->path) ||
@@ -147,4 +150,24 @@ recfile_find(const char *state_dir, const char *what, struct recfile *f)
 		return OTG_ERR_EXISTS;
 	*f = s.found;
 	return 0;
+}
+
+int
+recfile_open(const struct recfile *f, void *key, FILE **out)
+{
+	FILE *fp;
+	int r;
+
+	*out = NULL;
+	if (f->encrypted && key == NULL)
+		return OTG_ERR_PERM;
+	if ((fp = fopen(f->path, "re")) == NULL)
+		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
+	if (!f->encrypted) {
+		*out = fp;
+		return 0;
+	}
+	if ((r = atrest_open(fp, f->id, key, out)) != 0)
+		fclose(fp);
+	return r;
 }

@@ -302,7 +302,7 @@ int index_search(struct rec_index *ix, const struct index_query *q, index_match_
  * recordings the broker found interrupted). Plain text of the output goes
  * into the transcript; a damaged recording is indexed up to the damage. */
 struct recfile;
-int reindex_recording(struct rec_index *ix, const struct recfile *f,
+int reindex_recording(struct rec_index *ix, const struct recfile *f, void *key,
     unsigned long *nlines);
 
 /* indexer.c: a helper thread that owns the index for the broker. Calls only
@@ -316,6 +316,30 @@ int indexer_line(struct indexer *x, const char *session, double t, const char *l
     size_t len);
 unsigned long long indexer_dropped(struct indexer *x);
 void indexer_stop(struct indexer *x);	/* commits what is queued, joins */
+
+/* atrest.c: encryption at rest (recording-recipient). The file starts with
+ * "OTGENC01", a recipient count and one stanza per auditor X25519 key; then
+ * AES-256-GCM chunks (u32 len, u8 flags, ciphertext, tag). See FORMATS.md. */
+#define ATREST_MAGIC "OTGENC01"
+#define ATREST_MAX_RECIPIENTS 16
+#define ATREST_MAX_CHUNK 65536
+struct atrest_writer;
+/* A fresh file key wrapped to each recipient; the header bytes go to header. */
+int atrest_writer_new(const char *session, const uint8_t (*recipients)[32], size_t n,
+    struct buf *header, struct atrest_writer **out);
+/* One chunk of at most ATREST_MAX_CHUNK plaintext bytes; last on the final one. */
+int atrest_chunk(struct atrest_writer *w, const void *plain, size_t len, int last,
+    struct buf *out);
+void atrest_writer_free(struct atrest_writer *w);	/* wipes the file key */
+/* An auditor key pair: private PKCS#8 PEM 0600, public SPKI PEM. */
+int atrest_keygen(const char *priv_path, const char *pub_path);
+int atrest_public_load(const char *path, uint8_t pub[32]);
+int atrest_key_load(const char *path, void **pkey);	/* refuses loose modes */
+void atrest_key_free(void *pkey);
+/* A FILE * of the plaintext of an encrypted recording read from in (which
+ * it takes over on success). Damage or a cut ends the plaintext early at the
+ * last authenticated chunk. OTG_ERR_NOTFOUND: not encrypted to this key. */
+int atrest_open(FILE *in, const char *session, void *pkey, FILE **out);
 
 /* recording.c: the writer the broker drives for one channel. Everything is
  * buffered in memory and written (never fsync'd) when a second has passed,
@@ -333,6 +357,10 @@ struct recording_params {
 	rec_checkpoint_fn *checkpoint;	/* may be NULL */
 	void *checkpoint_arg;
 	struct indexer *index;	/* may be NULL */
+	/* recording-recipient: encrypt to these X25519 public keys (the index
+	 * then gets metadata only); none: plain */
+	const uint8_t (*recipients)[32];
+	size_t nrecipients;
 };
 int recording_open(const struct recording_params *p, struct recording **out);
 const char *recording_id(const struct recording *rec);
@@ -365,6 +393,7 @@ struct recfile {
 	char id[REC_ID_LEN + 1];
 	enum rec_format format;
 	int part;		/* still open or interrupted */
+	int encrypted;		/* ID.cast.enc / ID.stream.enc */
 };
 /* Classify a file name: 0 and *f filled, or OTG_ERR_INVAL. */
 int recfile_from_path(const char *path, struct recfile *f);
@@ -375,6 +404,9 @@ int recfile_walk(const char *state_dir, int (*cb)(void *arg, const struct recfil
 /* An ID, a unique prefix of 8+ hex, or a path. OTG_ERR_NOTFOUND, or
  * OTG_ERR_EXISTS when a prefix is ambiguous. */
 int recfile_find(const char *state_dir, const char *what, struct recfile *f);
+/* The recording's plaintext: the file itself, or decrypted with key (an
+ * atrest_key_load key; NULL when none was given: OTG_ERR_PERM if encrypted). */
+int recfile_open(const struct recfile *f, void *key, FILE **out);
 
 /* recstate.c: where the auditor verbs find recordings: --state DIR (a copy of
  * the broker's state on an auditor's machine), else otgated.conf's state. */
@@ -388,6 +420,10 @@ int recstate_resolve(const char *conf_path, const char *state_opt, struct recsta
 void recstate_time(time_t t, char *out, size_t outsz);
 /* A --since/--until argument (timearg syntax in the host zone). */
 int recstate_timearg(const char *s, time_t *out);
+/* recfile_open with the auditor key in keyfile (NULL: none); problems are
+ * told on stderr as "otgate: VERB: ...". */
+int recstate_open(const struct recfile *f, const char *keyfile, const char *verb,
+    FILE **out);
 
 /* verify.c: check one recording against its seals and the public keys. */
 enum verify_status {

@@ -34,6 +34,8 @@ struct recording {
 	int fd, seal_fd;
 	struct buf pending;	/* encoded, not yet written */
 	struct buf seals;	/* seal lines not yet written */
+	struct atrest_writer *atrest;	/* encrypting: pending becomes chunks here */
+	struct buf cipher;
 	struct seal_chain chain;
 	void *session_key;
 	struct cast_text out_text, in_text;
@@ -179,23 +181,45 @@ recording_seal(struct recording *rec, uint64_t t, int final)
 
 /* Write pending bytes (a seal at every 64 KiB boundary on the way), then any
  * seal that is due, then the seal lines: a seal never covers unwritten data. */
+/* Encrypting: what is pending becomes chunks, the last one at close. */
+static int
+recording_encrypt(struct recording *rec, int final)
+{
+	size_t n;
+	int r;
+
+	do {
+		n = buf_len(&rec->pending) < ATREST_MAX_CHUNK ? buf_len(&rec->pending) :
+		    ATREST_MAX_CHUNK;
+		if (n == 0 && !final)
+			return 0;
+		if ((r = atrest_chunk(rec->atrest, n > 0 ? buf_ptr(&rec->pending) : NULL, n,
+		    final && n == buf_len(&rec->pending), &rec->cipher)) != 0 ||
+		    (r = buf_consume(&rec->pending, n)) != 0)
+			return r;
+	} while (buf_len(&rec->pending) > 0);
+	return 0;
+}
+
 static int
 recording_flush(struct recording *rec, uint64_t t, int final)
 {
+	struct buf *out = rec->atrest != NULL ? &rec->cipher : &rec->pending;
 	size_t n, room;
 	int r;
 
-	while (buf_len(&rec->pending) > 0) {
+	if (rec->atrest != NULL && (r = recording_encrypt(rec, final)) != 0)
+		return recording_fail(rec, r, "encrypting the recording");
+	while (buf_len(out) > 0) {
 		room = REC_SEAL_MAX_BYTES - (size_t)(rec->chain.offset - rec->chain.sealed);
-		n = buf_len(&rec->pending) < room ? buf_len(&rec->pending) : room;
-		if ((r = recording_write_all(rec->fd, buf_ptr(&rec->pending), n)) != 0)
+		n = buf_len(out) < room ? buf_len(out) : room;
+		if ((r = recording_write_all(rec->fd, buf_ptr(out), n)) != 0)
 			return recording_fail(rec, r, "writing the recording");
-		if ((r = seal_chain_update(&rec->chain, buf_ptr(&rec->pending), n)) != 0 ||
-		    (r = buf_consume(&rec->pending, n)) != 0)
+		if ((r = seal_chain_update(&rec->chain, buf_ptr(out), n)) != 0 ||
+		    (r = buf_consume(out, n)) != 0)
 			return recording_fail(rec, r, "hashing the recording");
 		if (rec->chain.offset - rec->chain.sealed == REC_SEAL_MAX_BYTES &&
-		    (buf_len(&rec->pending) > 0 || !final) &&
-		    (r = recording_seal(rec, t, 0)) != 0)
+		    (buf_len(out) > 0 || !final) && (r = recording_seal(rec, t, 0)) != 0)
 			return recording_fail(rec, r, "sealing the recording");
 	}
 	rec->last_flush = t;
@@ -239,7 +263,8 @@ recording_paths(struct recording *rec, const char *state_dir)
 {
 	char dir[4096];
 	struct tm tm;
-	const char *ext = rec->pty ? "cast" : "stream";
+	const char *ext = rec->pty ? (rec->atrest ? "cast.enc" : "cast") :
+	    (rec->atrest ? "stream.enc" : "stream");
 	time_t start = rec->meta.start;
 
 	gmtime_r(&start, &tm);
@@ -335,6 +360,7 @@ recording_open(const struct recording_params *p, struct recording **out)
 	rec->fd = rec->seal_fd = -1;
 	buf_init(&rec->pending, RECORDING_PENDING_MAX);
 	buf_init(&rec->seals, RECORDING_PENDING_MAX);
+	buf_init(&rec->cipher, RECORDING_PENDING_MAX + 1024);
 	if ((r = recording_copy_meta(&rec->meta, &p->meta)) != 0) {
 		recording_fail(rec, r, "recording_open");
 		goto out;
@@ -361,6 +387,12 @@ recording_open(const struct recording_params *p, struct recording **out)
 		recording_fail(rec, r, "starting the seal chain");
 		goto out;
 	}
+	/* the wrapped file keys open the file, in clear; the rest is chunks */
+	if (p->nrecipients > 0 && (r = atrest_writer_new(rec->meta.session, p->recipients,
+	    p->nrecipients, &rec->cipher, &rec->atrest)) != 0) {
+		recording_fail(rec, r, "encrypting to the recording recipients");
+		goto out;
+	}
 	if ((r = recording_paths(rec, p->state_dir)) != 0)
 		goto out;
 	if ((rec->fd = file_create(rec->part, 0640)) == -1) {
@@ -385,7 +417,7 @@ recording_open(const struct recording_params *p, struct recording **out)
 	if (rec->index != NULL) {
 		transcript_init(&rec->transcript, recording_index_line_cb, rec);
 		recording_index_session(rec, 0, -1);
-		if (rec->meta.command[0] != '\0')
+		if (rec->meta.command[0] != '\0' && rec->atrest == NULL)
 			indexer_line(rec->index, rec->meta.session, 0, rec->meta.command,
 			    strlen(rec->meta.command));
 	}
@@ -442,7 +474,9 @@ recording_data(struct recording *rec, uint64_t t, int dir, const void *data, siz
 		rec->bytes_out += len;
 	else
 		rec->bytes_in += len;
-	if (rec->index != NULL && dir == STREAM_OUT && strcmp(rec->meta.kind, "forward") != 0 &&
+	/* an encrypted recording's text must not sit in the clear in the index */
+	if (rec->index != NULL && rec->atrest == NULL && dir == STREAM_OUT &&
+	    strcmp(rec->meta.kind, "forward") != 0 &&
 	    strcmp(rec->meta.kind, "sftp") != 0)
 		transcript_feed(&rec->transcript, (double)t / 1e6, data, len);
 	if (rec->pty && dir == STREAM_IN && !rec->record_input)
@@ -591,6 +625,8 @@ recording_abort(struct recording *rec)
 	seal_chain_free(&rec->chain);
 	buf_free(&rec->pending);
 	buf_free(&rec->seals);
+	buf_free(&rec->cipher);
+	atrest_writer_free(rec->atrest);
 	recording_free_meta(&rec->meta);
 	explicit_bzero(rec, sizeof(*rec));
 	free(rec);

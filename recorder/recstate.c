@@ -3,6 +3,7 @@
  * host it comes from otgated.conf; on an auditor's machine, with a copy of the
  * state and no broker configuration, `--state DIR` names it directly.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,5 +61,31 @@ recstate_timearg(const char *s, time_t *out)
 		return r;
 	r = timearg_parse(s, tz, time(NULL), out);
 	tz_free(tz);
+	return r;
+}
+
+int
+recstate_open(const struct recfile *f, const char *keyfile, const char *verb, FILE **out)
+{
+	void *key = NULL;
+	int r;
+
+	if (keyfile != NULL && (r = atrest_key_load(keyfile, &key)) != 0) {
+		fprintf(stderr, "otgate: %s: %s: %s\n", verb, keyfile, r == OTG_ERR_CRYPTO ?
+		    "not an X25519 private key" : otg_strerror(r));
+		return r;
+	}
+	r = recfile_open(f, key, out);
+	atrest_key_free(key);
+	if (r == OTG_ERR_PERM)
+		fprintf(stderr, "otgate: %s: %s is encrypted: give --key FILE\n", verb, f->id);
+	else if (r == OTG_ERR_NOTFOUND && f->encrypted)
+		fprintf(stderr, "otgate: %s: %s is not encrypted to this key\n", verb, f->id);
+	else if (r == OTG_ERR_BADSIG)
+		fprintf(stderr, "otgate: %s: %s: the key does not open it, or its header "
+		    "was altered\n", verb, f->id);
+	else if (r != 0)
+		fprintf(stderr, "otgate: %s: %s: %s\n", verb, f->path, r == OTG_ERR_IO ?
+		    strerror(errno) : otg_strerror(r));
 	return r;
 }

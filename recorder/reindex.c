@@ -5,7 +5,6 @@
  * event, the exit status from an "x" event, and the transcript from the
  * output as transcript.c renders it.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -146,15 +145,16 @@ reindex_stream(struct reindex_run *run, const struct recfile *f, FILE *fp)
 }
 
 int
-reindex_recording(struct rec_index *ix, const struct recfile *f, unsigned long *nlines)
+reindex_recording(struct rec_index *ix, const struct recfile *f, void *key,
+    unsigned long *nlines)
 {
 	struct reindex_run run = { ix, NULL, 0, 0 };
 	FILE *fp;
 	int r;
 
 	*nlines = 0;
-	if ((fp = fopen(f->path, "re")) == NULL)
-		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
+	if ((r = recfile_open(f, key, &fp)) != 0)
+		return r;
 	if ((r = index_delete_session(ix, f->id)) == 0)
 		r = f->format == REC_CAST ? reindex_cast(&run, f, fp) :
 		    reindex_stream(&run, f, fp);

@@ -2,7 +2,9 @@
  * recgen.c: makes recordings through the recorder library as the broker
  * would, for tests/e2e/recorder.sh to run the auditor verbs on. Certifies
  * through a real signer process and indexes through the indexer thread.
- *   recgen STATE     prints "shell ID", "exec ID", "crash ID", "hostile ID"
+ *   recgen STATE [AUDITOR.pub]
+ * prints "shell ID", "exec ID", "crash ID", "hostile ID", and with an auditor
+ * key "encrypted ID" (a shell session encrypted to it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,9 @@
 
 #include "common/common.h"
 #include "recorder/recorder.h"
+
+static uint8_t recipient[1][32];
+static size_t nrecipients;
 
 static struct recording *
 start(const char *state, struct signer *signer, struct indexer *ix, int pty,
@@ -34,6 +39,8 @@ start(const char *state, struct signer *signer, struct indexer *ix, int pty,
 	p.certify = signer_certify_cb;
 	p.certify_arg = signer;
 	p.index = ix;
+	p.recipients = (const uint8_t (*)[32])recipient;
+	p.nrecipients = nrecipients;
 	if (recording_open(&p, &rec) != 0)
 		exit(1);
 	return rec;
@@ -57,8 +64,8 @@ main(int argc, char **argv)
 	uint8_t bin[3000];
 	size_t i;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: recgen STATE\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: recgen STATE [AUDITOR.pub]\n");
 		return 2;
 	}
 	log_init("recgen", 1, LOG_LEVEL_WARN);
@@ -112,6 +119,17 @@ main(int argc, char **argv)
 	printf("hostile %s\n", recording_id(rec));
 	if (recording_close(rec, 10000, 0) != 0)
 		return 1;
+
+	if (argc == 3) {
+		if (atrest_public_load(argv[2], recipient[0]) != 0)
+			return 1;
+		nrecipients = 1;
+		rec = start(argv[1], signer, ix, 1, "shell", "");
+		put(rec, 0, 0, "secret setpoint 42\r\n");
+		printf("encrypted %s\n", recording_id(rec));
+		if (recording_close(rec, 5000, 0) != 0)
+			return 1;
+	}
 
 	indexer_stop(ix);
 	signer_stop(signer);

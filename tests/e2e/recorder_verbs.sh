@@ -40,13 +40,17 @@ check "recording keygen succeeds" O recording keygen
 check "the private key is 0600" [ "$(stat -c %a "$WORK/state/keys/recording.key")" = 600 ]
 check "one public key beside it" [ "$(ls "$WORK"/state/keys/recording-*.pub | wc -l)" -eq 1 ]
 
+check "an auditor key pair for encryption at rest" O recording auditor-keygen "$WORK/auditor"
+check "whose private half is 0600" [ "$(stat -c %a "$WORK/auditor")" = 600 ]
+
 # --- recordings as the broker makes them
-"$WORK/recgen" "$WORK/state" >"$WORK/ids" || { echo "FAIL: recgen"; exit 1; }
+"$WORK/recgen" "$WORK/state" "$WORK/auditor.pub" >"$WORK/ids" || { echo "FAIL: recgen"; exit 1; }
 cat "$WORK/ids"
 shell=$(awk '$1 == "shell" { print $2 }' "$WORK/ids")
 exec=$(awk '$1 == "exec" { print $2 }' "$WORK/ids")
 crash=$(awk '$1 == "crash" { print $2 }' "$WORK/ids")
 hostile=$(awk '$1 == "hostile" { print $2 }' "$WORK/ids")
+encrypted=$(awk '$1 == "encrypted" { print $2 }' "$WORK/ids")
 day=$(date -u +%Y/%m/%d)
 cast=$WORK/state/recordings/$day/$shell.cast
 check "the shell session is an asciicast file" [ -f "$cast" ]
@@ -60,6 +64,7 @@ cat "$WORK/verify"
 check "verify --all exits 0 with a crash among them" [ $rc -eq 0 ]
 check "the shell session verifies" grep -qx "$shell: verified" "$WORK/verify"
 check "the exec stream verifies" grep -qx "$exec: verified" "$WORK/verify"
+check "the encrypted one verifies without its key" grep -qx "$encrypted: verified" "$WORK/verify"
 check "the crash has an unsealed tail" grep -q "^$crash: unsealed tail at [0-9]*\$" "$WORK/verify"
 check "an 8-character prefix names a session" \
 	[ "$(O verify "${shell:0:8}")" = "$shell: verified" ]
@@ -125,6 +130,27 @@ check "\".\" steps to the next event at once" grep -q "after the last seal" "$WO
 check "and it ends well before the recorded pause" \
 	[ "$(awk '/^took/ { print ($2 < 4) }' "$WORK/keys")" = 1 ]
 
+# --- encryption at rest
+enc=$WORK/state/recordings/$day/$encrypted.cast.enc
+check "an encrypted recording is ID.cast.enc" [ -f "$enc" ]
+check "its text is not on disk" bash -c "! grep -q 'setpoint' '$enc'"
+O search setpoint >/dev/null; rc=$?
+check "nor in the broker's index" [ $rc -eq 1 ]
+O replay --speed 1000 "$encrypted" </dev/null >/dev/null 2>"$WORK/nokey"
+check "replay without --key says what is missing" grep -q "encrypted: give --key" "$WORK/nokey"
+O replay --speed 1000 --key "$WORK/auditor" "$encrypted" </dev/null >"$WORK/dec"
+check "replay --key decrypts" grep -q "secret setpoint 42" "$WORK/dec"
+O export "$encrypted" --key "$WORK/auditor" -o "$WORK/dec.cast"
+check "export --key writes plain asciicast" grep -q "secret setpoint 42" "$WORK/dec.cast"
+if command -v asciinema >/dev/null; then
+	timeout 20 asciinema play "$WORK/dec.cast" </dev/null >/dev/null 2>&1
+	check "which asciinema plays" [ $? -eq 0 ]
+fi
+O recording auditor-keygen "$WORK/other" >/dev/null
+O replay --key "$WORK/other" "$encrypted" </dev/null >/dev/null 2>"$WORK/wrongkey"; rc=$?
+check "another auditor's key is refused (exit $rc)" [ $rc -eq 1 ]
+check "saying so" grep -q "not encrypted to this key" "$WORK/wrongkey"
+
 # --- search and the index
 O search 'rm -rf' >"$WORK/search"; rc=$?
 cat "$WORK/search"
@@ -140,11 +166,14 @@ check "exec output is searchable" O search 'firmware 4.2.1'
 O index rebuild >"$WORK/rebuild"; rc=$?
 cat "$WORK/rebuild"
 check "index rebuild exits 0" [ $rc -eq 0 ]
-check "it indexed the four recordings" grep -q "^indexed 4 recordings" "$WORK/rebuild"
+check "it indexed the four plain recordings" grep -q "^indexed 4 recordings" "$WORK/rebuild"
+check "and skipped the encrypted one" grep -q "1 encrypted recordings skipped" "$WORK/rebuild"
 check "search works on the rebuilt index" O search 'rm -rf'
 rm -f "$WORK"/copy/index.sqlite*
-check "an auditor's copy can be indexed" "$OTGATE" index rebuild --state "$WORK/copy"
+check "an auditor's copy can be indexed, with the key" \
+	"$OTGATE" index rebuild --state "$WORK/copy" --key "$WORK/auditor"
 check "and searched" "$OTGATE" search --state "$WORK/copy" 'old-firmware'
+check "encrypted text included" "$OTGATE" search --state "$WORK/copy" 'setpoint'
 O sessions --json >"$WORK/sessions" 2>&1
 if grep -q -- "--active" "$WORK/sessions"; then
 	echo "note: otgate sessions does not reach the index yet (cmd_index_sessions)"
