@@ -60,7 +60,9 @@ cmd_policy_load(const char *file, const char *conf_path)
 			goto out;
 		file = conf->policy;
 	}
-	policy_load(file, &d, &p);
+	/* egress comes with the config; a FILE alone cannot be checked against it */
+	if (policy_load(file, &d, &p) == 0 && conf != NULL && conf->negress > 0)
+		policy_check_egress(p, conf->egress, conf->negress, &d);
 out:
 	diag_print(&d, stderr);
 	diag_free(&d);

@@ -5,10 +5,12 @@
  * gets nothing, so a broker never runs half a policy. The exact text read is
  * kept with its SHA-256, which sessions and the audit log cite.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,4 +372,35 @@ policy_counts(const struct policy *p, size_t *users, size_t *roles, size_t *asse
 		*assets = p->nassets;
 	if (windows != NULL)
 		*windows = p->nwindows;
+}
+
+void
+policy_check_egress(const struct policy *p, const struct cidr *egress, size_t negress,
+    struct diag *d)
+{
+	const struct policy_asset_def *a;
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in sin;
+	const struct sockaddr *sa;
+	size_t i;
+
+	for (i = 0; i < p->nassets; i++) {
+		a = &p->assets[i];
+		memset(&sin, 0, sizeof(sin));
+		memset(&sin6, 0, sizeof(sin6));
+		if (inet_pton(AF_INET, a->asset.address, &sin.sin_addr) == 1) {
+			sin.sin_family = AF_INET;
+			sa = (const struct sockaddr *)&sin;
+		} else if (inet_pton(AF_INET6, a->asset.address, &sin6.sin6_addr) == 1) {
+			sin6.sin6_family = AF_INET6;
+			sa = (const struct sockaddr *)&sin6;
+		} else {
+			continue;
+		}
+		if (!cidr_list_contains(egress, negress, sa))
+			diag_add(d, DIAG_WARNING, a->loc.file, a->loc.line, a->loc.col,
+			    "asset %s address %s is outside the egress networks of the "
+			    "config: connections to it will be refused", a->asset.name,
+			    a->asset.address);
+	}
 }

@@ -94,6 +94,11 @@ const struct policy_asset *policy_asset_at(const struct policy *p, size_t i);	/*
 void policy_counts(const struct policy *p, size_t *users, size_t *roles,
     size_t *assets, size_t *windows);
 
+/* Warn (in d) about assets whose numeric address lies outside the egress
+ * networks; host names are checked by the broker when it resolves them. */
+void policy_check_egress(const struct policy *p, const struct cidr *egress,
+    size_t negress, struct diag *d);
+
 /* decide.c */
 /* Pure: may user do kind on asset at time now? Fills out; returns 0, or
  * OTG_ERR_INVAL for bad arguments. Unknown user or asset is a deny. */

@@ -56,6 +56,16 @@ check "a FILE argument needs no config" [ $RC -eq 0 ]
 run -f "$WORK/nowhere.conf" policy check
 check "a missing config is an error (exit 1)" [ $RC -eq 1 ] && grep -q "nowhere.conf:0:0: error:" "$WORK/err"
 
+printf 'policy = policy.conf\negress = 10.20.0.0/16\n' >"$WORK/etc/inside.conf"
+run -f "$WORK/etc/inside.conf" policy check
+check "assets inside the config's egress: no warning" [ $RC -eq 0 ] && [ -z "$ERR" ]
+printf 'policy = policy.conf\negress = 10.20.3.0/24\n' >"$WORK/etc/outside.conf"
+run -f "$WORK/etc/outside.conf" policy check
+check "assets outside egress: exit 0 with a warning each" [ $RC -eq 0 ] && \
+	[ "$(grep -c "warning: asset .* is outside the egress networks" "$WORK/err")" -eq 1 ]
+check "the warning names the asset's section" \
+	grep -q "^$P:[0-9]*:1: warning: asset switch-core address 10.20.0.2 is outside" "$WORK/err"
+
 mkdir -p "$WORK/etc/policy.d"
 printf '[user erin]\nroles = network-audit\nauth = password totp\n' >"$WORK/etc/policy.d/50-erin.conf"
 run policy check "$P"

@@ -578,6 +578,34 @@ test_files_and_policy_d(void **state)
 }
 
 static void
+test_egress(void **state)
+{
+	struct policy *p;
+	struct diag d;
+	struct cidr net[2];
+
+	(void)state;
+	p = load_ok(ASSET "[asset v6]\naddress = fd00::5\nlogin = x\nhostkey = " K1 "\n"
+	    "[asset named]\naddress = plc.example\nlogin = x\nhostkey = " K1 "\n", &d);
+	diag_free(&d);
+	assert_int_equal(cidr_parse("10.0.0.0/8", &net[0]), 0);
+	assert_int_equal(cidr_parse("fd00::/8", &net[1]), 0);
+	diag_init(&d);
+	policy_check_egress(p, net, 2, &d);
+	assert_int_equal(d.n, 0);
+	/* outside: each numeric address warned about at its section; names are not */
+	assert_int_equal(cidr_parse("192.168.0.0/16", &net[0]), 0);
+	policy_check_egress(p, net, 1, &d);
+	assert_int_equal(d.nwarnings, 2);
+	assert_int_equal(d.nerrors, 0);
+	assert_true(has_item(&d, DIAG_WARNING, 1, 1, "asset plc1 address 10.0.0.1 is "
+	    "outside the egress networks"));
+	assert_true(has_item(&d, DIAG_WARNING, 6, 1, "asset v6 address fd00::5"));
+	diag_free(&d);
+	policy_free(p);
+}
+
+static void
 test_hash_follows_text(void **state)
 {
 	struct policy *a, *b, *c;
@@ -736,6 +764,7 @@ main(void)
 		cmocka_unit_test(test_no_warning_when_selectors_match),
 		cmocka_unit_test_setup_teardown(test_files_and_policy_d, make_tree,
 		    remove_tree),
+		cmocka_unit_test(test_egress),
 		cmocka_unit_test(test_hash_follows_text),
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_dump_is_canonical),
