@@ -124,21 +124,25 @@ menu_answer(struct session *s)
 	return 0;
 }
 
+/* Bytes are taken one at a time so that what follows the chosen line stays
+ * in libssh's buffer for the asset. */
 enum menu_result
 menu_input(struct session *s)
 {
 	struct menu *m = s->menu;
-	uint8_t in[256];
-	char echo[2] = "";
+	uint8_t c;
 	int n, i, r;
 
 	if (m == NULL)
 		return MENU_QUIT;
-	n = ssh_channel_read_nonblocking(s->vch, in, sizeof(in), 0);
-	if (n < 0 || (n == 0 && (ssh_channel_is_eof(s->vch) || ssh_channel_is_closed(s->vch))))
-		return MENU_QUIT;
-	for (i = 0; i < n; i++) {
-		switch (in[i]) {
+	for (i = 0; i < 256; i++) {
+		n = ssh_channel_read_nonblocking(s->vch, &c, 1, 0);
+		if (n < 0 || (n == 0 && (ssh_channel_is_eof(s->vch) ||
+		    ssh_channel_is_closed(s->vch))))
+			return MENU_QUIT;
+		if (n == 0)
+			break;
+		switch (c) {
 		case '\r':
 		case '\n':
 			if ((r = menu_answer(s)) != 0)
@@ -158,12 +162,11 @@ menu_input(struct session *s)
 			return MENU_QUIT;
 		default:
 			/* names are ASCII: anything else is ignored, not echoed */
-			if (in[i] < 0x20 || in[i] > 0x7e || m->len >= MENU_LINE)
+			if (c < 0x20 || c > 0x7e || m->len >= MENU_LINE)
 				break;
-			m->line[m->len++] = (char)in[i];
+			m->line[m->len++] = (char)c;
 			m->line[m->len] = '\0';
-			echo[0] = (char)in[i];
-			ssh_channel_write(s->vch, echo, 1);
+			ssh_channel_write(s->vch, &c, 1);
 			break;
 		}
 	}

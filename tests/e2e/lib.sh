@@ -125,7 +125,7 @@ policy_write() {	# [EXTRA_FILE appended]
 	local name p a
 	{
 		echo "[role maint]"
-		echo "assets = *"
+		echo "assets = ${MAINT_ASSETS:-*}"
 		echo "allow = shell exec"
 		echo
 		echo "[user alice]"
