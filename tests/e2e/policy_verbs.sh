@@ -13,10 +13,10 @@ trap 'rm -rf "$WORK"' EXIT
 FAILS=0
 unset OTGATE_CONF
 
-check() {	# WHAT CMD...
+check() {	# WHAT CMD... or WHAT 'SHELL EXPRESSION'
 	local what=$1
 	shift
-	if "$@"; then
+	if { [ $# -eq 1 ] && eval "$1"; } || { [ $# -gt 1 ] && "$@"; }; then
 		echo "ok: $what"
 	else
 		echo "FAIL: $what"
@@ -48,21 +48,20 @@ check "check of the example exits 0" [ $RC -eq 0 ]
 check "it prints the counts" [ "$OUT" = "OK: 4 users, 5 roles, 5 assets, 3 windows" ]
 check "the example has no warnings" [ -z "$ERR" ]
 run -f "$WORK/etc/otgated.conf" policy check
-check "check finds the policy through -f CONFIG" [ $RC -eq 0 ] && [ "$OUT" = "OK: 4 users, 5 roles, 5 assets, 3 windows" ]
+check "check finds the policy through -f CONFIG" '[ $RC -eq 0 ] && [ "$OUT" = "OK: 4 users, 5 roles, 5 assets, 3 windows" ]'
 OTGATE_CONF=$WORK/etc/otgated.conf run policy check
-check "and through OTGATE_CONF" [ $RC -eq 0 ] && [ "${OUT#OK: }" != "$OUT" ]
+check "and through OTGATE_CONF" '[ $RC -eq 0 ] && [ "${OUT#OK: }" != "$OUT" ]'
 run -f "$WORK/nowhere.conf" policy check "$P"
 check "a FILE argument needs no config" [ $RC -eq 0 ]
 run -f "$WORK/nowhere.conf" policy check
-check "a missing config is an error (exit 1)" [ $RC -eq 1 ] && grep -q "nowhere.conf:0:0: error:" "$WORK/err"
+check "a missing config is an error (exit 1)" '[ $RC -eq 1 ] && grep -q "nowhere.conf:0:0: error:" "$WORK/err"'
 
 printf 'policy = policy.conf\negress = 10.20.0.0/16\n' >"$WORK/etc/inside.conf"
 run -f "$WORK/etc/inside.conf" policy check
-check "assets inside the config's egress: no warning" [ $RC -eq 0 ] && [ -z "$ERR" ]
+check "assets inside the config's egress: no warning" '[ $RC -eq 0 ] && [ -z "$ERR" ]'
 printf 'policy = policy.conf\negress = 10.20.3.0/24\n' >"$WORK/etc/outside.conf"
 run -f "$WORK/etc/outside.conf" policy check
-check "assets outside egress: exit 0 with a warning each" [ $RC -eq 0 ] && \
-	[ "$(grep -c "warning: asset .* is outside the egress networks" "$WORK/err")" -eq 1 ]
+check "assets outside egress: exit 0 with a warning each" '[ $RC -eq 0 ] && [ "$(grep -c "warning: asset .* is outside the egress networks" "$WORK/err")" -eq 1 ]'
 check "the warning names the asset's section" \
 	grep -q "^$P:[0-9]*:1: warning: asset switch-core address 10.20.0.2 is outside" "$WORK/err"
 
@@ -71,14 +70,14 @@ printf '[user erin]\nroles = network-audit\nauth = password totp\n' >"$WORK/etc/
 run policy check "$P"
 check "policy.d/*.conf is read with it" [ "$OUT" = "OK: 5 users, 5 roles, 5 assets, 3 windows" ]
 run policy explain --policy "$P" erin switch-core --channel exec
-check "and decided on (exit 0)" [ $RC -eq 0 ] && grep -qx "rule: network-audit" "$WORK/out"
+check "and decided on (exit 0)" '[ $RC -eq 0 ] && grep -qx "rule: network-audit" "$WORK/out"'
 rm "$WORK/etc/policy.d/50-erin.conf"
 
 W=$WORK/warn.conf
 printf '[asset a]\naddress = 10.0.0.9\nlogin = x\n[user u]\nauth = password\n' >"$W"
 chmod 0644 "$W"
 run policy check "$W"
-check "warnings alone exit 0 and still print OK" [ $RC -eq 0 ] && [ "$OUT" = "OK: 1 users, 0 roles, 1 assets, 0 windows" ]
+check "warnings alone exit 0 and still print OK" '[ $RC -eq 0 ] && [ "$OUT" = "OK: 1 users, 0 roles, 1 assets, 0 windows" ]'
 check "a warning for the asset without hostkey, as FILE:LINE:COL" \
 	grep -q "^$W:1:1: warning: asset a has no hostkey" "$WORK/err"
 check "a warning for the user with no role" grep -q "^$W:4:1: warning: user u has no role" "$WORK/err"
@@ -114,10 +113,10 @@ for want in "1:1: error: key 'top' outside a section" \
 done
 chmod 0664 "$P"
 run policy check "$P"
-check "a group-writable policy is refused (exit 1)" [ $RC -eq 1 ] && grep -q "^$P:0:0: error: refusing policy file: mode 0664" "$WORK/err"
+check "a group-writable policy is refused (exit 1)" '[ $RC -eq 1 ] && grep -q "^$P:0:0: error: refusing policy file: mode 0664" "$WORK/err"'
 chmod 0644 "$P"
 run policy check "$WORK/missing.conf"
-check "a missing policy file exits 1" [ $RC -eq 1 ] && grep -q "missing.conf:0:0: error: cannot open policy" "$WORK/err"
+check "a missing policy file exits 1" '[ $RC -eq 1 ] && grep -q "missing.conf:0:0: error: cannot open policy" "$WORK/err"'
 
 # ---- explain (Monday 2026-11-23; the example's windows are in Europe/Rome)
 E() { run -f "$WORK/etc/otgated.conf" policy explain "$@"; }
@@ -190,10 +189,10 @@ for args in "alice" "alice plc-line3 extra" "alice plc-line3 --channel telnet" \
 	"alice plc-line3 --tz Mars/Base" "alice plc-line3 --bogus" "alice plc-line3 --at"; do
 	# shellcheck disable=SC2086
 	E $args
-	check "usage error exits 2: explain $args" [ $RC -eq 2 ] && [ -z "$OUT" ]
+	check "usage error exits 2: explain $args" '[ $RC -eq 2 ] && [ -z "$OUT" ]'
 done
 run policy explain --help
-check "explain --help exits 0 with the usage" [ $RC -eq 0 ] && grep -q "policy explain USER ASSET" "$WORK/out"
+check "explain --help exits 0 with the usage" '[ $RC -eq 0 ] && grep -q "policy explain USER ASSET" "$WORK/out"'
 
 # ---- dump
 run policy dump "$P"
@@ -206,23 +205,23 @@ check "dump writes defaults out (port, credential)" grep -qx "credential = hmi-l
 check "dump normalises lists" grep -qx "tags = level:1 site:turin zone:cell-3" "$WORK/dump1.conf"
 check "dump keeps the wrapping day range" grep -qx "days = fri-mon" "$WORK/dump1.conf"
 run policy check "$WORK/dump1.conf"
-check "the dump checks clean" [ $RC -eq 0 ] && [ "$OUT" = "OK: 4 users, 5 roles, 5 assets, 3 windows" ] && [ -z "$ERR" ]
+check "the dump checks clean" '[ $RC -eq 0 ] && [ "$OUT" = "OK: 4 users, 5 roles, 5 assets, 3 windows" ] && [ -z "$ERR" ]'
 run policy dump "$WORK/dump1.conf"
 check "the dump of the dump is the same" cmp -s "$WORK/out" "$WORK/dump1.conf"
 run -f "$WORK/etc/otgated.conf" policy dump
 check "dump through the config is the same" cmp -s "$WORK/out" "$WORK/dump1.conf"
 run policy dump "$B"
-check "dump of a broken policy exits 1 with its errors" [ $RC -eq 1 ] && [ -z "$OUT" ] && grep -q "error:" "$WORK/err"
+check "dump of a broken policy exits 1 with its errors" '[ $RC -eq 1 ] && [ -z "$OUT" ] && grep -q "error:" "$WORK/err"'
 
 # ---- the verb itself
 run policy
 check "policy with no verb exits 2" [ $RC -eq 2 ]
 run policy frobnicate
-check "an unknown policy verb exits 2" [ $RC -eq 2 ] && grep -q "unknown policy verb" "$WORK/err"
+check "an unknown policy verb exits 2" '[ $RC -eq 2 ] && grep -q "unknown policy verb" "$WORK/err"'
 run policy check "$P" "$B"
 check "check takes one FILE at most (exit 2)" [ $RC -eq 2 ]
 run policy --help
-check "policy --help exits 0" [ $RC -eq 0 ] && grep -q "policy check \[FILE\]" "$WORK/out"
+check "policy --help exits 0" '[ $RC -eq 0 ] && grep -q "policy check \[FILE\]" "$WORK/out"'
 run policy dump --help
 check "dump --help exits 0" [ $RC -eq 0 ]
 
