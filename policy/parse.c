@@ -785,13 +785,38 @@ parse_unknown_key(struct parse *ps, const char *kind, const struct parse_key *ke
 		    "unknown key '%s' in [%s] (valid: %s)", e->key, kind, list);
 }
 
+/* Bounds that keep the checks below linear however large a file is. */
+#define PARSE_MAX_KEYS 16	/* keys in a section kind's table */
+#define PARSE_MAX_WORDS 256	/* values in one list */
+#define PARSE_MAX_REPEAT 64	/* lines of one repeatable key in a section */
+
+static size_t
+parse_count_words(const char *s)
+{
+	size_t n = 0;
+	int in = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ' ' || *s == '\t') {
+			in = 0;
+		} else if (!in) {
+			n++;
+			in = 1;
+		}
+	}
+	return n;
+}
+
 static void
 parse_entries(struct parse *ps, const char *kind, const struct parse_key *keys,
     const struct ini_section *sec, void *obj)
 {
 	const struct ini_entry *e;
-	size_t i, j, k;
+	unsigned first[PARSE_MAX_KEYS], seen[PARSE_MAX_KEYS];
+	size_t i, k;
 
+	memset(first, 0, sizeof(first));
+	memset(seen, 0, sizeof(seen));
 	for (i = 0; i < sec->n; i++) {
 		e = &sec->entries[i];
 		for (k = 0; keys[k].key != NULL && strcmp(keys[k].key, e->key) != 0; k++)
@@ -800,16 +825,27 @@ parse_entries(struct parse *ps, const char *kind, const struct parse_key *keys,
 			parse_unknown_key(ps, kind, keys, e);
 			continue;
 		}
-		for (j = 0; j < i && strcmp(sec->entries[j].key, e->key) != 0; j++)
-			;
-		if (j < i && !keys[k].repeat) {
+		if (seen[k]++ > 0 && !keys[k].repeat) {
 			diag_add(ps->d, DIAG_ERROR, ps->file, e->line, e->col,
 			    "duplicate key '%s' in [%s %s] (first at line %u)", e->key,
-			    kind, sec->name != NULL ? sec->name : "", sec->entries[j].line);
+			    kind, sec->name != NULL ? sec->name : "", first[k]);
 			continue;
 		}
+		if (seen[k] == 1)
+			first[k] = e->line;
+		if (seen[k] == PARSE_MAX_REPEAT + 1)
+			diag_add(ps->d, DIAG_ERROR, ps->file, e->line, e->col,
+			    "too many '%s' lines in [%s %s] (at most %d)", e->key, kind,
+			    sec->name != NULL ? sec->name : "", PARSE_MAX_REPEAT);
+		if (seen[k] > PARSE_MAX_REPEAT)
+			continue;
 		if (e->value[0] == '\0') {
 			PARSE_ERR(ps, e, "%s needs a value", e->key);
+			continue;
+		}
+		if (parse_count_words(e->value) > PARSE_MAX_WORDS) {
+			PARSE_ERR(ps, e, "too many values for %s (at most %d)", e->key,
+			    PARSE_MAX_WORDS);
 			continue;
 		}
 		keys[k].fn(ps, obj, e);

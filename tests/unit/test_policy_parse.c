@@ -742,6 +742,24 @@ test_hostile_input(void **state)
 	assert_int_equal(policy_load_buffer("nul", text, 18, &d, &p), OTG_ERR_INVAL);
 	assert_true(has_item(&d, DIAG_ERROR, 2, 3, "NUL byte"));
 	diag_free(&d);
+	/* lists and repeated keys are bounded, so checks stay linear */
+	len = (size_t)sprintf(text, "[asset a]\naddress = h\nlogin = x\ntags =");
+	for (i = 0; i < 257; i++)
+		len += (size_t)sprintf(text + len, " k:%zu", i);
+	len += (size_t)sprintf(text + len, "\n");
+	diag_init(&d);
+	assert_int_equal(policy_load_buffer("many", text, len, &d, &p), OTG_ERR_INVAL);
+	assert_true(has_item(&d, DIAG_ERROR, 4, 8, "too many values for tags (at most 256)"));
+	diag_free(&d);
+	len = (size_t)sprintf(text, "[user u]\nauth = password\n");
+	for (i = 0; i < 65; i++)
+		len += (size_t)sprintf(text + len, "pubkey = %s c%zu\n", K1, i);
+	diag_init(&d);
+	assert_int_equal(policy_load_buffer("many", text, len, &d, &p), OTG_ERR_INVAL);
+	assert_true(has_item(&d, DIAG_ERROR, 67, 1, "too many 'pubkey' lines in [user u] "
+	    "(at most 64)"));
+	assert_int_equal(d.nerrors, 1);
+	diag_free(&d);
 	free(text);
 	/* an empty policy is valid */
 	diag_init(&d);
