@@ -345,7 +345,22 @@ int atrest_open(FILE *in, const char *session, void *pkey, FILE **out);
  * buffered in memory and written (never fsync'd) when a second has passed,
  * 64 KiB are pending, or at close; call recording_tick at least once a second
  * from a timer. Any failure is sticky: every later call returns it, and the
- * caller must end the session (fail closed); recording_why says why. */
+ * caller must end the session (fail closed); recording_why says why.
+ *
+ * The broker, at start: signer_start(STATE/keys/recording.key) before it drops
+ * privileges and loads secrets; indexer_start(STATE/index.sqlite);
+ * recording_recover(STATE, cb, arg) to audit what a crash left open. Per
+ * recorded channel:
+ *   recording_open         before the first byte is relayed; on failure
+ *                          refuse with "recording failed: " recording_why
+ *   recording_marker       "login", "approval", "transfer ..." as they happen
+ *   recording_output/input each read, before it is written to the other side;
+ *                          nonzero: end the session, never relay the bytes
+ *   recording_resize       on window-change (pty)
+ *   recording_tick         from a one-second timer
+ *   recording_close        at channel close, with the exit status
+ * Times are recording_clock(rec). The checkpoint callback runs inside these
+ * calls, on the loop. */
 struct recording;
 struct recording_params {
 	const char *state_dir;	/* recordings go under STATE/recordings/YYYY/MM/DD/ */
