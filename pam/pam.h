@@ -120,7 +120,10 @@ int totpstore_invite_redeem(const char *dir, const char *user, time_t now,
  * the time and decides what a key is (a user name, or a source address). A
  * key with max_failures failures within `period` is locked for `period`; a
  * source is throttled instead (lockout_delay). Admin locks last until
- * unlocked. The broker keeps two tables in memory (users, sources);
+ * unlocked. Count only users who could log in (in the policy, or enrolled),
+ * so that made-up names cannot fill a table and crowd out real ones; a
+ * failure that cannot be counted (OTG_ERR_TOOBIG) must refuse the login.
+ * The broker keeps two tables in memory (users, sources);
  * pam_otgate keeps them in STATE/totp/+users and +sources (lockout_format). */
 #define LOCKOUT_DEFAULT_MAX_FAILURES 5
 #define LOCKOUT_DEFAULT_PERIOD (15 * 60)

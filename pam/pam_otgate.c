@@ -162,8 +162,12 @@ pam_otgate_tables(pam_handle_t *pamh, const struct pam_otgate_opts *o,
 	}
 	if (record == 1 && user != NULL)
 		lockout_clear(&t[0], user);
-	if (record == 0 && user != NULL)
-		*newly_locked = lockout_fail(&t[0], user, now) == 1;
+	if (record == 0 && user != NULL && (r = lockout_fail(&t[0], user, now)) < 0) {
+		pam_syslog(pamh, LOG_ERR, "%s/%s: full, cannot count a failure",
+		    o->store, names[0]);
+		goto out;	/* uncounted, so refused */
+	}
+	*newly_locked = record == 0 && user != NULL && r == 1;
 	/* a source keeps its failures after a success: many users behind one
 	 * address must not reset each other's throttle */
 	if (record == 0 && source != NULL)
@@ -220,7 +224,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	char *code = NULL;
 	uint64_t locked, delay, counter;
 	time_t now;
-	int ufd = -1, r, rv = PAM_AUTH_ERR, newly;
+	int ufd = -1, r, rv = PAM_AUTH_ERR, newly, enrolled = 1;
 
 	(void)flags;
 	if (pam_otgate_options(pamh, argc, argv, &o) != 0)
@@ -260,13 +264,18 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 			outcome = "code already used";
 		else if (r == OTG_ERR_BADSIG || r == OTG_ERR_INVAL)
 			outcome = "wrong code";
-		else if (r != OTG_ERR_NOTFOUND) {
+		else if (r == OTG_ERR_NOTFOUND)
+			enrolled = 0;
+		else {
 			pam_syslog(pamh, LOG_ERR, "%s", why);
 			outcome = "store unusable";
 		}
 	}
-	if (pam_otgate_tables(pamh, &o, name, source, rv == PAM_SUCCESS, now, &locked,
-	    &delay, &newly) != 0)
+	/* only enrolled users are counted: names that cannot log in anyway
+	 * must not fill the table and crowd out the real ones (the answer
+	 * is the same either way) */
+	if (pam_otgate_tables(pamh, &o, enrolled ? name : NULL, source,
+	    rv == PAM_SUCCESS, now, &locked, &delay, &newly) != 0)
 		rv = PAM_AUTH_ERR;	/* a failure that cannot be counted is no success */
 	if (newly)
 		pam_syslog(pamh, LOG_WARNING, "user %s locked for %llus after %u failures",

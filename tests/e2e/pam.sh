@@ -90,6 +90,9 @@ grep -q "^$SECRET [1-9][0-9]*\$" "$STORE/alice" &&
 enrol bob 0644
 try refused "bob, world-readable secret file, valid code" bob "$(oathtool --totp -b "$SECRET")"
 try refused "nobody enrolled, some code" nosuchuser "123456"
+! grep -q '^nosuchuser ' "$STORE/+users" 2>/dev/null &&
+	echo "ok   names with no secret are not counted (they cannot fill +users)" ||
+	{ echo "FAIL nosuchuser was counted in +users"; fails=$((fails + 1)); }
 
 enrol carol
 code=$(oathtool --totp -b "$SECRET")
