@@ -135,18 +135,21 @@ cmd_policy_dump(int argc, char **argv, const char *conf_path)
 	return CMD_OK;
 }
 
-static void
-cmd_policy_json_str(struct buf *b, const char *key, const char *value, int last)
+/* "key":"escaped value", or "key":null; a nonzero result if the buffer filled. */
+static int
+cmd_policy_json_str(struct buf *b, const char *key, const char *value)
 {
-	buf_printf(b, "\"%s\":", key);
+	int r = 0;
+
+	r |= buf_printf(b, "\"%s\":", key);
 	if (value == NULL) {
-		buf_puts(b, "null");
+		r |= buf_puts(b, "null,");
 	} else {
-		buf_putc(b, '"');
-		escape_json(b, value, strlen(value));
-		buf_putc(b, '"');
+		r |= buf_putc(b, '"');
+		r |= escape_json(b, value, strlen(value));
+		r |= buf_puts(b, "\",");
 	}
-	buf_puts(b, last ? "}" : ",");
+	return r;
 }
 
 static int
@@ -156,25 +159,26 @@ cmd_policy_print_json(const char *user, const char *asset, enum policy_channel k
 	struct buf b;
 	struct tm tm;
 	char when[32];
-	int r;
+	int r = 0;
 
 	gmtime_r(&at, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	buf_init(&b, 1 << 20);
-	buf_putc(&b, '{');
-	cmd_policy_json_str(&b, "user", user, 0);
-	cmd_policy_json_str(&b, "asset", asset, 0);
-	cmd_policy_json_str(&b, "channel", policy_channel_name(kind), 0);
-	cmd_policy_json_str(&b, "at", when, 0);
-	cmd_policy_json_str(&b, "decision", policy_verdict_name(dec->verdict), 0);
-	cmd_policy_json_str(&b, "rule", dec->role, 0);
-	cmd_policy_json_str(&b, "reason", dec->reason, 0);
-	buf_printf(&b, "\"max_session\":%llu,\"idle_timeout\":%llu,"
+	r |= buf_putc(&b, '{');
+	r |= cmd_policy_json_str(&b, "user", user);
+	r |= cmd_policy_json_str(&b, "asset", asset);
+	r |= cmd_policy_json_str(&b, "channel", policy_channel_name(kind));
+	r |= cmd_policy_json_str(&b, "at", when);
+	r |= cmd_policy_json_str(&b, "decision", policy_verdict_name(dec->verdict));
+	r |= cmd_policy_json_str(&b, "rule", dec->role);
+	r |= cmd_policy_json_str(&b, "reason", dec->reason);
+	r |= buf_printf(&b, "\"max_session\":%llu,\"idle_timeout\":%llu,"
 	    "\"reason_required\":%s}\n", (unsigned long long)dec->max_session,
 	    (unsigned long long)dec->idle_timeout, dec->reason_required ? "true" : "false");
-	r = buf_len(&b) == fwrite(buf_ptr(&b), 1, buf_len(&b), stdout) ? 0 : OTG_ERR_IO;
+	if (r == 0 && fwrite(buf_ptr(&b), 1, buf_len(&b), stdout) != buf_len(&b))
+		r = OTG_ERR_IO;
 	buf_free(&b);
-	return r;
+	return r != 0 ? OTG_ERR_IO : 0;
 }
 
 static int
@@ -259,7 +263,12 @@ cmd_policy_explain(int argc, char **argv, const char *conf_path)
 		goto out;
 	}
 	if (json) {
-		cmd_policy_print_json(argv[optind], argv[optind + 1], kind, when, &dec);
+		if (cmd_policy_print_json(argv[optind], argv[optind + 1], kind, when,
+		    &dec) != 0) {
+			fprintf(stderr, "otgate policy: cannot write the answer\n");
+			status = CMD_NO;
+			goto out;
+		}
 	} else {
 		printf("decision: %s\nrule: %s\nreason: %s\n",
 		    policy_verdict_name(dec.verdict), dec.role != NULL ? dec.role : "-",
