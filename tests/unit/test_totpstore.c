@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -263,6 +264,38 @@ test_invites(void **state)
 	    sizeof(code), f->why, sizeof(f->why)), OTG_ERR_INVAL);
 }
 
+/* Eight processes offer the same valid code at once: exactly one wins. */
+static void
+test_parallel_single_use(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t counter;
+	pid_t pids[8];
+	int i, status, wins = 0, fd, r;
+
+	write_file(f, "alice", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ 0\n", 0600);
+	for (i = 0; i < 8; i++) {
+		assert_true((pids[i] = fork()) != -1);
+		if (pids[i] == 0) {
+			char why[512];
+
+			if (totpstore_lock(f->dir, "alice", &fd, why, sizeof(why)) != 0)
+				_exit(2);
+			r = totpstore_verify(f->dir, "alice", 59, 1, 6, "287082", &counter,
+			    why, sizeof(why));
+			totpstore_unlock(fd);
+			_exit(r == 0 ? 0 : r == OTG_ERR_EXISTS ? 1 : 3);
+		}
+	}
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_true(WEXITSTATUS(status) <= 1);	/* accepted or spent */
+		wins += WEXITSTATUS(status) == 0;
+	}
+	assert_int_equal(wins, 1);
+}
+
 int
 main(void)
 {
@@ -271,6 +304,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pending_expires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parallel_single_use, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
