@@ -44,7 +44,7 @@ struct upstream {
 	enum upstream_state state;
 	struct evdns_getaddrinfo_request *dns;
 	int fd;				/* ours until libssh takes it */
-	char addr[INET6_ADDRSTRLEN + 8];
+	char addr[INET6_ADDRSTRLEN + 16];
 	struct event *connev;
 	struct event *timer;		/* connect deadline, then keepalive */
 	ssh_session ssh;
@@ -202,13 +202,13 @@ static void
 asset_handshake_start(struct upstream *up)
 {
 	struct server *srv = asset_server(up);
-	char algos[512], host[INET6_ADDRSTRLEN + 8];
+	char algos[512], host[INET6_ADDRSTRLEN + 16];
 	bool no = false;
 	int port = up->asset->port, rc;
 	char *colon;
 
 	snprintf(host, sizeof(host), "%s", up->addr);
-	if ((colon = strrchr(host, '/')) != NULL)
+	if ((colon = strchr(host, ' ')) != NULL)
 		*colon = '\0';
 	asset_hostkey_algorithms(up->asset, algos, sizeof(algos));
 	if ((up->ssh = ssh_new()) == NULL ||
@@ -285,7 +285,7 @@ asset_addr_text(const struct sockaddr *sa, char *out, size_t outsz)
 		    sizeof(host));
 		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
 	}
-	snprintf(out, outsz, "%s/%d", host, port);
+	snprintf(out, outsz, "%s port %d", host, port);
 }
 
 /* Take the first resolved address inside egress and connect to exactly it. */

@@ -292,8 +292,8 @@ void asset_free(struct upstream *up);
 /* relay.c: the channel pair, both ways, within the receivers' windows. */
 struct relay *relay_new(void);
 void relay_free(struct relay *r);
-/* Move what can move; 1 once both channels are done, 0 otherwise. */
-int relay_pump(struct session *s);
+/* Move what can move; NULL while the session goes on, else why it ended. */
+const char *relay_pump(struct session *s);
 /* The asset channel's exit-status/exit-signal callbacks land here. */
 void relay_asset_callbacks(struct session *s, ssh_channel ach);
 /* The vendor channel's signal callback. */

@@ -224,7 +224,7 @@ relay_requests(struct session *s, ssh_channel ach)
 	}
 }
 
-int
+const char *
 relay_pump(struct session *s)
 {
 	struct relay *r = s->relay;
@@ -233,16 +233,14 @@ relay_pump(struct session *s)
 	int round, st, moved, n, done;
 
 	if (ach == NULL)
-		return 1;
+		return "no asset channel";
 	relay_requests(s, ach);
 	for (round = 0; round < RELAY_ROUNDS; round++) {
 		moved = 0;
 		for (st = 0; st < RELAY_NSTREAMS; st++) {
-			if ((n = relay_move(s, st, chunk)) < 0) {
-				log_warnx("session %.8s: relay failed: a peer sent beyond "
-				    "its window or a channel broke", s->id);
-				return 1;
-			}
+			if ((n = relay_move(s, st, chunk)) < 0)
+				return "relay failed: a peer sent beyond its window or "
+				    "a channel broke";
 			moved |= n;
 		}
 		if (!moved)
@@ -273,20 +271,19 @@ relay_pump(struct session *s)
 	}
 	if (r->eof_to_vendor && ssh_channel_is_closed(ach)) {
 		ssh_channel_close(s->vch);
-		return 1;
+		return "finished";
 	}
-	if (ssh_channel_is_closed(s->vch)) {
-		log_debug("session %.8s: the vendor closed its channel", s->id);
-		return 1;	/* the vendor went first: session_close closes the asset */
-	}
+	if (ssh_channel_is_closed(s->vch))
+		/* the vendor went first: session_close closes the asset */
+		return ssh_is_connected(s->conn->ssh) ? "vendor closed the channel" :
+		    "vendor disconnected";
 	if (ssh_channel_is_closed(ach) || !ssh_is_connected(asset_ssh(s->up))) {
 		/* the asset's connection died before its channel finished */
-		log_debug("session %.8s: asset connection lost", s->id);
 		ssh_channel_write_stderr(s->vch, "otgate: connection to the asset lost\r\n",
 		    38);
 		ssh_channel_request_send_exit_status(s->vch, 255);
 		ssh_channel_close(s->vch);
-		return 1;
+		return "connection to the asset lost";
 	}
-	return 0;
+	return NULL;
 }

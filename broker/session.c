@@ -411,6 +411,8 @@ session_message(struct session *s, ssh_message m)
 void
 session_step(struct session *s)
 {
+	const char *why;
+
 	s->refs++;
 	switch (s->state) {
 	case SESSION_SETUP:
@@ -441,8 +443,8 @@ session_step(struct session *s)
 			asset_step(s);
 		break;
 	case SESSION_RUNNING:
-		if (relay_pump(s))
-			session_close(s, "finished");
+		if ((why = relay_pump(s)) != NULL)
+			session_close(s, why);
 		break;
 	case SESSION_CLOSED:
 		break;

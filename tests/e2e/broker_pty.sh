@@ -52,6 +52,7 @@ def expect(pat):
     while pat.encode() not in buf:
         r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
         if not r:
+            os.kill(pid, signal.SIGKILL)
             sys.exit("timeout waiting for %r; got %r" % (pat, buf[-400:]))
         try:
             d = os.read(fd, 4096)
@@ -74,15 +75,16 @@ for line in open(script).read().splitlines():
         time.sleep(0.3)
     elif op == "status":
         for _ in range(200):
-            try:
-                os.read(fd, 4096)
-            except OSError:
-                pass
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    os.read(fd, 4096)
+                except OSError:
+                    pass
             done, st = os.waitpid(pid, os.WNOHANG)
             if done:
                 break
-            time.sleep(0.05)
         else:
+            os.kill(pid, signal.SIGKILL)
             sys.exit("the client did not exit")
         code = os.WEXITSTATUS(st) if os.WIFEXITED(st) else -1
         if code != int(arg):

@@ -181,7 +181,7 @@ vssh() {	# USER [ssh args...]
 	shift
 	timeout "${VSSH_TIMEOUT:-60}" ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile="$WORK/known_hosts" \
-		-o LogLevel=ERROR -o ConnectTimeout=10 \
+		-o LogLevel="${VSSH_LOGLEVEL:-ERROR}" -o ConnectTimeout=10 \
 		${VSSH_OPTS:-} -i "${VKEY:-$WORK/alice_key}" -p "$BROKER_PORT" \
 		"$user@127.0.0.1" "$@"
 }
