@@ -18,8 +18,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 fi
 BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-OTGATED=$BUILD/otgated
-OTGATE=$BUILD/otgate
+OTGATED=${OTGATED:-$BUILD/otgated}
+OTGATE=${OTGATE:-$BUILD/otgate}
 E2E_PIDS=()
 E2E_ASSETS=()
 FAILS=0
