@@ -195,6 +195,16 @@ int grace_covers(const struct grace *g, const char *user, const char *key,
     const char *source, time_t now);
 void grace_forget(struct grace *g, const char *user);
 
+/* pamauth.c: `auth = pam`: the password goes to a PAM service (`otgate`), as
+ * one hidden-prompt answer; blocks, so helper processes only. 0 accepted;
+ * OTG_ERR_BADSIG wrong or unknown (or a stack asking for more than one
+ * password); OTG_ERR_PERM account expired or refused; OTG_ERR_IO the service
+ * is unusable, with why set. pam_unix can check other accounts only as root:
+ * PAM mode is meant for sssd, LDAP or AD. */
+#define PAMAUTH_SERVICE "otgate"
+int pamauth_check(const char *service, const char *user, const char *password,
+    const char *rhost, char *why, size_t whysz);
+
 /* passwd.c: STATE/passwd, 0600, lines "USER:HASH" with yescrypt hashes made by
  * crypt(3). Verifying an unknown user hashes against a dummy so that it costs
  * the same time as a known one. */
