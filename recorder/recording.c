@@ -179,8 +179,6 @@ recording_seal(struct recording *rec, uint64_t t, int final)
 	return 0;
 }
 
-/* Write pending bytes (a seal at every 64 KiB boundary on the way), then any
- * seal that is due, then the seal lines: a seal never covers unwritten data. */
 /* Encrypting: what is pending becomes chunks, the last one at close. */
 static int
 recording_encrypt(struct recording *rec, int final)
@@ -201,6 +199,8 @@ recording_encrypt(struct recording *rec, int final)
 	return 0;
 }
 
+/* Write pending bytes (a seal at every 64 KiB boundary on the way), then any
+ * seal that is due, then the seal lines: a seal never covers unwritten data. */
 static int
 recording_flush(struct recording *rec, uint64_t t, int final)
 {
@@ -379,7 +379,9 @@ recording_open(const struct recording_params *p, struct recording **out)
 		recording_fail(rec, r, "making a session ID");
 		goto out;
 	}
-	if (strlen(rec->meta.session) != REC_ID_LEN) {
+	/* the ID names files: 32 lowercase hex, never anything a peer chose */
+	if (strlen(rec->meta.session) != REC_ID_LEN ||
+	    strspn(rec->meta.session, "0123456789abcdef") != REC_ID_LEN) {
 		r = recording_fail(rec, OTG_ERR_INVAL, "session ID");
 		goto out;
 	}
