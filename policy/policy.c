@@ -215,7 +215,7 @@ policy_finish(struct policy *p, struct diag *d, size_t errors_before, int r,
     struct policy **out)
 {
 	if (r == 0)
-		r = parse_policy_finish(p, d);
+		r = resolve_policy(p, d);
 	if (r == 0 && d->nerrors > errors_before)
 		r = OTG_ERR_INVAL;
 	if (r == 0 && p->source == NULL && (p->source = strdup("")) == NULL)

@@ -182,10 +182,31 @@ struct policy {
 const struct policy_user_def *policy_user_def(const struct policy *p, const char *name);
 
 /* parse.c: the sections of one parsed file into p; problems to d. */
+struct parse {
+	struct policy *p;
+	struct diag *d;
+	const char *file;	/* owned by p->files */
+	int nomem;
+};
+struct parse_key {
+	const char *key;
+	int repeat;		/* may appear more than once */
+	void (*fn)(struct parse *, void *, const struct ini_entry *);
+};
+#define PARSE_ERR(ps, e, ...) \
+	diag_add((ps)->d, DIAG_ERROR, (ps)->file, (e)->line, (e)->vcol, __VA_ARGS__)
 int parse_policy_ini(struct policy *p, const struct ini *ini, struct diag *d);
-/* After every file: sort, find duplicates, resolve references, warn. */
-int parse_policy_finish(struct policy *p, struct diag *d);
 void parse_policy_free(struct policy *p);
+char *parse_strdup(struct parse *ps, const char *s);	/* sets ps->nomem */
+/* The name nearest to word within 2 edits among n names found at cands,
+ * stride bytes apart; NULL if none is that near. */
+const char *parse_near(const char *word, const void *cands, size_t n, size_t stride);
+
+/* keys.c: each section kind's keys, ended by a NULL key */
+extern const struct parse_key keys_window[], keys_role[], keys_asset[], keys_user[];
+
+/* resolve.c: after every file: sort, find duplicates, resolve references, warn. */
+int resolve_policy(struct policy *p, struct diag *d);
 
 /* window.c: days, time and the pure "is t inside" test */
 int window_parse_days(const char *s, uint8_t *days);
