@@ -375,7 +375,7 @@ keys_asset_login(struct parse *ps, void *obj, const struct ini_entry *e)
 		    (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-' ||
 		    *c == '@' || *c == '\\') || c - e->value >= 64) {
 			PARSE_ERR(ps, e, "bad login '%s': expected an account name of "
-			    "letters, digits and . _ - @ \\ (at most 64)", e->value);
+			    "letters, digits, '.', '_', '-', '@' and backslash (at most 64)", e->value);
 			return;
 		}
 	}

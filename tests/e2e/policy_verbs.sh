@@ -111,6 +111,11 @@ for want in "1:1: error: key 'top' outside a section" \
 	"13:9: error: user u names unknown role 'nobody'"; do
 	check "every problem is reported: $want" grep -q "^$B:$want" "$WORK/err"
 done
+printf '[user u]\nauth = password\nroles = r\xe2\x80\xae\n' >"$WORK/bidi.conf"
+chmod 0644 "$WORK/bidi.conf"
+run policy check "$WORK/bidi.conf"
+check "text quoted from a file is escaped (a bidi override shows as \\u{202e})" \
+	grep -q "unknown role 'r\\\\u{202e}'" "$WORK/err"
 chmod 0664 "$P"
 run policy check "$P"
 check "a group-writable policy is refused (exit 1)" '[ $RC -eq 1 ] && grep -q "^$P:0:0: error: refusing policy file: mode 0664" "$WORK/err"'
