@@ -20,6 +20,7 @@
 
 #include "broker/broker.h"
 
+#define SERVER_BANNER_MAX (16u * 1024)
 #define SERVER_CIPHERS "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
 	"chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr"
 
@@ -263,6 +264,8 @@ int
 server_start(struct server *srv, struct event_base *base, struct conf *conf,
     struct policy *policy)
 {
+	size_t len;
+
 	memset(srv, 0, sizeof(*srv));
 	srv->base = base;
 	srv->conf = conf;
@@ -279,6 +282,11 @@ server_start(struct server *srv, struct event_base *base, struct conf *conf,
 		log_warnx("could not keep a copy of policy %.12s", policy_hash(policy));
 	if (server_hostkey(srv) != 0)
 		return -1;
+	if (conf->banner != NULL && file_read(conf->banner, SERVER_BANNER_MAX,
+	    &srv->banner, &len) != 0) {
+		log_warn("banner %s", conf->banner);
+		return -1;
+	}
 	srv->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (srv->dns == NULL)
@@ -320,4 +328,6 @@ server_stop(struct server *srv)
 	srv->audit = NULL;
 	conf_free(srv->conf);
 	srv->conf = NULL;
+	free(srv->banner);
+	srv->banner = NULL;
 }

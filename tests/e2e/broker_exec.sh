@@ -9,6 +9,9 @@ asset_start plc1 127.0.0.2
 policy_write
 broker_start
 
+out=$(VSSH_LOGLEVEL=INFO vssh alice+plc1 true 2>&1)
+check "the banner is shown before login ('$out')" \
+	eval 'echo "$out" | grep -q "Authorised use only"'
 out=$(vssh alice+plc1 'echo hello; echo oops >&2; exit 3' 2>"$WORK/err"); rc=$?
 check "exec prints the asset's output (got '$out')" [ "$out" = hello ]
 check "exec relays stderr (got '$(cat "$WORK/err")')" grep -qx oops "$WORK/err"
@@ -40,7 +43,7 @@ check "multiplexed exit status (got $rc)" [ $rc -eq 4 ]
 ssh -F /dev/null -o ControlPath="$WORK/cm" -O exit x 2>/dev/null
 VSSH_OPTS=
 nconn=$(grep -c '"event":"auth.success"' "$WORK/audit.log")
-check "the three multiplexed sessions used one login ($nconn logins so far)" [ "$nconn" -eq 7 ]
+check "the three multiplexed sessions used one login ($nconn logins so far)" [ "$nconn" -eq 8 ]
 
 sleep 0.3
 check "audit: session.start with policy hash and role" \

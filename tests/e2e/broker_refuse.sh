@@ -53,6 +53,8 @@ hostkey = $(asset_hostkey plc1)
 EOT
 policy_write "$WORK/extra.conf"
 cp "$WORK/vault/plc1.key" "$WORK/vault/changed.key"
+LISTEN_V6=$(free_port ::1)
+LOGIN_GRACE=2s PER_SOURCE=4 conf_write
 broker_start
 
 # refused: want exit status 1 and "otgate: ASSET: REASON" on stderr
@@ -117,6 +119,36 @@ check "asset drops the connection first: 255 and a reason (rc $rc, '$out')" \
 out=$(vssh alice+mute true 2>&1); rc=$?
 check "asset that never answers: refused after the deadline (rc $rc, '$out')" \
 	eval '[ $rc -eq 1 ] && echo "$out" | grep -q "^otgate: mute: no answer from 127.0.0.5"'
+# pre-auth limits: login grace, unauthenticated connections per source
+python3 - "$BROKER_PORT" >"$WORK/limits" 2>&1 <<'EOT'
+import socket, sys, time
+port = int(sys.argv[1])
+def closed(s, wait):
+    s.settimeout(wait)
+    try:
+        while s.recv(4096):
+            pass
+        return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+time.sleep(0.3)
+extra = socket.create_connection(("127.0.0.1", port))
+print("fifth", "closed" if closed(extra, 1) else "open")
+t = time.time()
+print("grace", "closed" if all(closed(s, 5) for s in idle) else "open", round(time.time() - t))
+EOT
+check "a fifth unauthenticated connection from one source is dropped ($(cat "$WORK/limits"))" \
+	grep -q "fifth closed" "$WORK/limits"
+check "idle unauthenticated connections end after the login grace" \
+	grep -q "grace closed [1-3]$" "$WORK/limits"
+check "audit: grace expiry is an auth.failure" audit_has auth.failure 'login grace time expired'
+out=$(ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
+	-o UserKnownHostsFile="$WORK/known_hosts" -o LogLevel=ERROR -i "$WORK/alice_key" -p "$LISTEN_V6" \
+	alice+plc1@::1 'echo over-v6' 2>&1)
+check "IPv6 listen address works ($out)" [ "$out" = over-v6 ]
 out=$(vssh alice+plc1 'echo still-here' 2>&1)
 check "the broker still serves others (got '$out')" [ "$out" = still-here ]
 check "broker still running" kill -0 "$BROKER_PID"

@@ -147,9 +147,9 @@ policy_write() {	# [EXTRA_FILE appended]
 	} >"$WORK/policy.conf"
 }
 
-conf_write() {
+conf_write() {	# knobs: LISTEN_V6 (a port for [::1]), LOGIN_GRACE, PER_SOURCE
 	cat >"$WORK/otgated.conf" <<EOT
-listen = 127.0.0.1:$BROKER_PORT
+listen = 127.0.0.1:$BROKER_PORT ${LISTEN_V6:+[::1]:$LISTEN_V6}
 hostkey = broker_hostkey
 policy = policy.conf
 vault = vault
@@ -158,11 +158,11 @@ audit-log = audit.log
 control = control.sock
 egress = 127.0.0.0/8 ::1/128
 banner = banner
-login-grace = 10s
+login-grace = ${LOGIN_GRACE:-10s}
 connect-timeout = 3s
 keepalive = 30s
 max-startups = 200:30:400
-max-startups-per-source = 200
+max-startups-per-source = ${PER_SOURCE:-200}
 EOT
 	echo "Authorised use only. Sessions are recorded." >"$WORK/banner"
 }
