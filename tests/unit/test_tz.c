@@ -256,6 +256,74 @@ test_bad_names_and_files(void **state)
 	rmdir(dir);
 }
 
+/* A version 1 file (32-bit times, no footer) and a v2 one with a footer rule
+ * and no transitions at all, built by hand under a private TZDIR. */
+static void
+test_handmade_files(void **state)
+{
+	static const unsigned char v1[] = {
+		'T', 'Z', 'i', 'f', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* isut isstd leap */
+		0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 8,	/* 1 transition, 2 types, 8 chars */
+		0, 0, 0x0e, 0x10,			/* at 3600 */
+		1,					/* to type 1 */
+		0, 0, 0, 0, 0, 0,			/* type 0: UTC+0 "AAA" */
+		0, 0, 0x1c, 0x20, 1, 4,			/* type 1: UTC+2 dst "BBB" */
+		'A', 'A', 'A', 0, 'B', 'B', 'B', 0,
+	};
+	static const char footer[] = "\n<+0530>-5:30\n";
+	unsigned char v2[200];
+	char dir[] = "/tmp/test_tz.XXXXXX", path[64];
+	struct tz *tz;
+	size_t n;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	setenv("TZDIR", dir, 1);
+	snprintf(path, sizeof(path), "%s/One", dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fwrite(v1, 1, sizeof(v1), fp);
+	fclose(fp);
+	assert_int_equal(tz_load("One", &tz), 0);
+	check_offset(tz, 3599, 0, 0, "AAA");
+	check_offset(tz, 3600, 7200, 1, "BBB");
+	check_offset(tz, 4000000000, 7200, 1, "BBB");
+	tz_free(tz);
+	/* v2: an empty v1 block, then a 64-bit block with one type, then the footer */
+	memset(v2, 0, sizeof(v2));
+	memcpy(v2, "TZif2", 5);
+	v2[39] = 1;
+	v2[43] = 4;
+	memcpy(v2 + 44, "\0\0\0\0\0\0LMT", 10);	/* v1 block: one type, "LMT\0" */
+	n = 54;
+	memcpy(v2 + n, "TZif2", 5);
+	v2[n + 39] = 1;
+	v2[n + 43] = 4;
+	memcpy(v2 + n + 44, "\0\0\0\0\0\0LMT", 10);
+	n += 54;
+	memcpy(v2 + n, footer, strlen(footer));
+	n += strlen(footer);
+	snprintf(path, sizeof(path), "%s/Two", dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fwrite(v2, 1, n, fp);
+	fclose(fp);
+	assert_int_equal(tz_load("Two", &tz), 0);
+	check_offset(tz, 0, 19800, 0, "+0530");
+	check_offset(tz, -4000000000, 19800, 0, "+0530");
+	tz_free(tz);
+	/* the same without the footer's closing newline is broken */
+	assert_non_null(fp = fopen(path, "w"));
+	fwrite(v2, 1, n - 1, fp);
+	fclose(fp);
+	assert_int_equal(tz_load("Two", &tz), OTG_ERR_PROTO);
+	unsetenv("TZDIR");
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/One", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* The same answers as glibc for instants from 1901 to 2200 in tricky zones. */
 static void
 test_agrees_with_glibc(void **state)
@@ -310,6 +378,7 @@ main(void)
 		cmocka_unit_test(test_mktime_gap_and_overlap),
 		cmocka_unit_test(test_host_zone),
 		cmocka_unit_test(test_bad_names_and_files),
+		cmocka_unit_test(test_handmade_files),
 		cmocka_unit_test(test_agrees_with_glibc),
 	};
 
