@@ -204,11 +204,15 @@ deb=$(sed -n '1s/^otgate (\([^)]*\)).*/\1/p' "$PKG/debian/changelog")
 [ "$code" = "$deb" ] || fail "debian/changelog is $deb, OTGATE_VERSION is $code"
 
 # --- man pages that exist render without warnings ----------------------------
-for m in "$PKG"/man/*.[158]; do
-	[ -f "$m" ] || continue
-	warn=$(MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
-	[ -z "$warn" ] || fail "man -l $(basename "$m") warns: $warn"
-done
+if command -v man >/dev/null; then
+	for m in "$PKG"/man/*.[158]; do
+		[ -f "$m" ] || continue
+		warn=$(MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
+		[ -z "$warn" ] || fail "man -l $(basename "$m") warns: $warn"
+	done
+else
+	skip_part "man is not installed: man pages not rendered"
+fi
 
 echo
 if [ $FAILS -ne 0 ]; then
