@@ -42,7 +42,9 @@ buf_len(const struct buf *b)
 const uint8_t *
 buf_ptr(const struct buf *b)
 {
-	return b->data + b->off;
+	static const uint8_t empty[1];
+
+	return b->data != NULL ? b->data + b->off : empty;	/* never NULL + 0 */
 }
 
 /* Make room for n more bytes: first by moving unread bytes down, then by growing. */

@@ -151,6 +151,9 @@ struct conf {
 	uint64_t login_grace;	/* seconds */
 	uint64_t connect_timeout;	/* seconds, asset side */
 	uint64_t keepalive;	/* seconds between keepalives, 0 = off */
+	uint64_t mfa_grace;	/* seconds a code covers further logins, 0 = off */
+	unsigned max_auth_failures;	/* failures within lockout that lock a user */
+	uint64_t lockout;	/* seconds: the failure window and the lock */
 };
 /* Read and check path; every problem goes to d. 0, or OTG_ERR_INVAL with
  * errors in d (and *out NULL). */

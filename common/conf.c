@@ -14,7 +14,7 @@
 #include "common/common.h"
 
 enum conf_type { CONF_PATH, CONF_STRING, CONF_LISTEN, CONF_EGRESS, CONF_STARTUPS,
-	CONF_UINT, CONF_DURATION };
+	CONF_UINT, CONF_FAILURES, CONF_DURATION };
 
 struct conf_key {
 	const char *key;
@@ -41,6 +41,9 @@ static const struct conf_key conf_keys[] = {
 	{ "login-grace", CONF_DURATION, CONF_OFF(login_grace), "30s", 0 },
 	{ "connect-timeout", CONF_DURATION, CONF_OFF(connect_timeout), "10s", 0 },
 	{ "keepalive", CONF_DURATION, CONF_OFF(keepalive), "30s", 0 },
+	{ "mfa-grace", CONF_DURATION, CONF_OFF(mfa_grace), "0", 0 },
+	{ "max-auth-failures", CONF_FAILURES, CONF_OFF(max_auth_failures), "5", 0 },
+	{ "lockout", CONF_DURATION, CONF_OFF(lockout), "15m", 0 },
 };
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -189,6 +192,12 @@ conf_apply(struct conf *c, const struct conf_key *k, const char *v,
 			return OTG_ERR_INVAL;
 		*(unsigned *)field = (unsigned)n;
 		return 0;
+	case CONF_FAILURES:
+		*expect = "a whole number from 1 to 32";
+		if (value_uint(v, 32, &n) != 0 || n == 0)
+			return OTG_ERR_INVAL;
+		*(unsigned *)field = (unsigned)n;
+		return 0;
 	case CONF_DURATION:
 		*expect = "a duration such as 30s, 15m, 2h or 7d";
 		return value_duration(v, (uint64_t *)field);
@@ -227,7 +236,7 @@ conf_find(const char *key)
 static void
 conf_unknown(struct diag *d, const struct ini_entry *e, const char *file)
 {
-	char list[512] = "";
+	char list[1024] = "";
 	size_t i;
 
 	for (i = 0; i < CONF_NKEYS; i++) {

@@ -59,7 +59,8 @@ test_defaults_and_values(void **state)
 	assert_int_equal(load("listen = 127.0.0.1:2222 [::1]:2222\n"
 	    "state = state\npolicy = /etc/x/policy.conf\n"
 	    "egress = 10.0.0.0/8\negress = 127.0.0.2/32 fd00::/8\n"
-	    "max-startups = 5:50:20\nlogin-grace = 2m\nuser = otgate\n", &d, &c), 0);
+	    "max-startups = 5:50:20\nlogin-grace = 2m\nuser = otgate\n"
+	    "mfa-grace = 5m\nmax-auth-failures = 3\nlockout = 1h\n", &d, &c), 0);
 	assert_int_equal(d.nerrors + d.nwarnings, 0);
 	assert_int_equal(c->listen.n, 2);
 	assert_string_equal(c->listen.v[1], "[::1]:2222");
@@ -79,6 +80,9 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c->startups_per_source, 10);
 	assert_int_equal(c->login_grace, 120);
 	assert_string_equal(c->user, "otgate");
+	assert_int_equal(c->mfa_grace, 300);
+	assert_int_equal(c->max_auth_failures, 3);
+	assert_int_equal(c->lockout, 3600);
 	conf_free(c);
 	diag_free(&d);
 
@@ -87,6 +91,9 @@ test_defaults_and_values(void **state)
 	assert_int_equal(d.nwarnings, 1);
 	assert_string_equal(c->listen.v[0], "127.0.0.1:2222");
 	assert_int_equal(c->login_grace, 30);
+	assert_int_equal(c->mfa_grace, 0);
+	assert_int_equal(c->max_auth_failures, 5);
+	assert_int_equal(c->lockout, 900);
 	conf_free(c);
 	diag_free(&d);
 }
@@ -100,9 +107,10 @@ test_errors(void **state)
 	(void)state;
 	assert_int_equal(load("listen = localhost:22\nlisten = 1.2.3.4\n"
 	    "egress = 10.0.0.0/33\nbogus = 1\nstate = a\nstate = b\n"
-	    "login-grace = 30\nmax-startups = 10:30\n[asset x]\n", &d, &c), OTG_ERR_INVAL);
+	    "login-grace = 30\nmax-startups = 10:30\nmax-auth-failures = 33\n[asset x]\n",
+	    &d, &c), OTG_ERR_INVAL);
 	assert_null(c);
-	assert_int_equal(d.nerrors, 8);
+	assert_int_equal(d.nerrors, 9);
 	assert_int_equal(d.items[0].line, 1);
 	assert_int_equal(d.items[0].col, 10);
 	assert_non_null(strstr(d.items[0].msg, "expected ADDRESS:PORT"));
@@ -111,7 +119,8 @@ test_errors(void **state)
 	assert_non_null(strstr(d.items[4].msg, "given twice"));
 	assert_int_equal(d.items[4].line, 6);
 	assert_non_null(strstr(d.items[5].msg, "duration"));
-	assert_non_null(strstr(d.items[7].msg, "no sections"));
+	assert_non_null(strstr(d.items[7].msg, "1 to 32"));
+	assert_non_null(strstr(d.items[8].msg, "no sections"));
 	diag_free(&d);
 
 	diag_init(&d);
