@@ -277,8 +277,10 @@ relay_pump(struct session *s)
 		/* the vendor went first: session_close closes the asset */
 		return ssh_is_connected(s->conn->ssh) ? "vendor closed the channel" :
 		    "vendor disconnected";
-	if (ssh_channel_is_closed(ach) || !ssh_is_connected(asset_ssh(s->up))) {
-		/* the asset's connection died before its channel finished */
+	if (!ssh_channel_is_eof(ach) &&
+	    (ssh_channel_is_closed(ach) || !ssh_is_connected(asset_ssh(s->up)))) {
+		/* the asset's connection died before its channel finished; a
+		 * channel that ended normally waits here for the vendor's window */
 		ssh_channel_write_stderr(s->vch, "otgate: connection to the asset lost\r\n",
 		    38);
 		ssh_channel_request_send_exit_status(s->vch, 255);

@@ -74,15 +74,19 @@ for line in open(script).read().splitlines():
         os.kill(pid, signal.SIGWINCH)
         time.sleep(0.3)
     elif op == "status":
-        for _ in range(200):
-            if select.select([fd], [], [], 0.05)[0]:
-                try:
-                    os.read(fd, 4096)
-                except OSError:
-                    pass
+        end = time.time() + 20
+        while time.time() < end:
             done, st = os.waitpid(pid, os.WNOHANG)
             if done:
                 break
+            got = b""
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    got = os.read(fd, 4096)
+                except OSError:
+                    pass
+            if not got:
+                time.sleep(0.05)	# a closed pty reads as EIO at once
         else:
             os.kill(pid, signal.SIGKILL)
             sys.exit("the client did not exit")
