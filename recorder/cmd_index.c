@@ -21,7 +21,7 @@
 struct cmd_index_rebuild {
 	struct rec_index *ix;
 	void *key;
-	unsigned long nrec, nlines, nbad, nlocked;
+	unsigned long nrec, nlines, nbad, nlocked, npruned;
 };
 
 /* ID.cast.part beside ID.cast: the final file is the session's. */
@@ -108,8 +108,11 @@ cmd_index_main(int argc, char **argv, const char *conf_path)
 		atrest_key_free(rb.key);
 		return CMD_NO;
 	}
-	if ((r = index_begin(rb.ix)) == 0 && (r = index_clear(rb.ix)) == 0 &&
-	    (r = recfile_walk(st.state, cmd_index_rebuild_cb, &rb)) == 0)
+	/* each recording replaces its own rows; rows of encrypted recordings this
+	 * key cannot open stay (the broker wrote their metadata) */
+	if ((r = index_begin(rb.ix)) == 0 &&
+	    (r = recfile_walk(st.state, cmd_index_rebuild_cb, &rb)) == 0 &&
+	    (r = index_prune(rb.ix, &rb.npruned)) == 0)
 		r = index_commit(rb.ix);
 	index_close(rb.ix);
 	atrest_key_free(rb.key);
@@ -122,6 +125,8 @@ cmd_index_main(int argc, char **argv, const char *conf_path)
 		printf(" (%lu damaged, indexed up to the damage)", rb.nbad);
 	if (rb.nlocked > 0)
 		printf("; %lu encrypted recordings skipped (give --key FILE)", rb.nlocked);
+	if (rb.npruned > 0)
+		printf("; %lu sessions without a recording dropped", rb.npruned);
 	printf("\n");
 	return CMD_OK;
 }

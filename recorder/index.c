@@ -165,8 +165,7 @@ index_exec_id(struct rec_index *ix, const char *sql, const char *session)
 
 	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return index_err(ix, "prepare");
-	if (session != NULL)
-		sqlite3_bind_text(st, 1, session, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, session, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_finalize(st);
 		return index_err(ix, "delete");
@@ -186,13 +185,33 @@ index_delete_session(struct rec_index *ix, const char *session)
 }
 
 int
-index_clear(struct rec_index *ix)
+index_prune(struct rec_index *ix, unsigned long *npruned)
 {
-	int r;
+	struct strlist gone = { NULL, 0 };
+	sqlite3_stmt *st;
+	const char *path;
+	size_t i;
+	int r = 0, step;
 
-	if ((r = index_exec_id(ix, "DELETE FROM sessions", NULL)) != 0)
-		return r;
-	return index_exec_id(ix, "DELETE FROM transcript", NULL);
+	*npruned = 0;
+	if (sqlite3_prepare_v2(ix->db, "SELECT id, recording FROM sessions", -1, &st,
+	    NULL) != SQLITE_OK)
+		return index_err(ix, "prune");
+	/* collect first: rows are not deleted under a running SELECT */
+	while (r == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		path = (const char *)sqlite3_column_text(st, 1);
+		if (path == NULL || access(path, F_OK) == -1)
+			r = strlist_push(&gone, (const char *)sqlite3_column_text(st, 0));
+	}
+	if (r == 0 && step != SQLITE_DONE)
+		r = index_err(ix, "prune");
+	sqlite3_finalize(st);
+	for (i = 0; r == 0 && i < gone.n; i++) {
+		if ((r = index_delete_session(ix, gone.v[i])) == 0)
+			(*npruned)++;
+	}
+	strlist_free(&gone);
+	return r;
 }
 
 static const char *

@@ -284,7 +284,8 @@ int index_put_session(struct rec_index *ix, const struct index_session *s);
 int index_add_line(struct rec_index *ix, const char *session, double t, const char *line,
     size_t len);
 int index_delete_session(struct rec_index *ix, const char *session);
-int index_clear(struct rec_index *ix);
+/* Drop the rows of sessions whose recording file is gone (purged, moved). */
+int index_prune(struct rec_index *ix, unsigned long *npruned);
 struct index_query {
 	const char *user, *asset;
 	int64_t since, until;	/* 0: unbounded */

@@ -168,6 +168,10 @@ cat "$WORK/rebuild"
 check "index rebuild exits 0" [ $rc -eq 0 ]
 check "it indexed the four plain recordings" grep -q "^indexed 4 recordings" "$WORK/rebuild"
 check "and skipped the encrypted one" grep -q "1 encrypted recordings skipped" "$WORK/rebuild"
+if command -v sqlite3 >/dev/null; then
+	n=$(sqlite3 "$WORK/state/index.sqlite" "SELECT count(*) FROM sessions WHERE id = '$encrypted'")
+	check "keeping the broker's metadata row of the encrypted session" [ "$n" = 1 ]
+fi
 check "search works on the rebuilt index" O search 'rm -rf'
 rm -f "$WORK"/copy/index.sqlite*
 check "an auditor's copy can be indexed, with the key" \
