@@ -1,7 +1,9 @@
 /*
  * main.c: otgated's start-up. Reads otgated.conf and the policy it names
  * (-t: check both and exit), then runs the one event loop until SIGTERM or
- * SIGINT. SIGHUP reloads the policy: validated first, swapped only if valid.
+ * SIGINT. SIGHUP reopens the audit log (after logrotate) and reloads the
+ * policy: validated first, swapped only if valid. systemd hears of start,
+ * reload and stop through sdnotify.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -29,16 +31,24 @@ main_stop_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("signal %d: stopping", (int)sig);
+	sdnotify_stopping();
 	event_base_loopbreak(base);
 }
 
 static void
 main_reload_cb(evutil_socket_t sig, short what, void *arg)
 {
+	struct server *srv = arg;
+
 	(void)sig;
 	(void)what;
-	log_info("SIGHUP: reloading the policy");
-	server_reload(arg, NULL);
+	log_info("SIGHUP: reopening the audit log, reloading the policy");
+	sdnotify_reloading();
+	if (audit_reopen(srv->audit) != 0)
+		log_warnx("audit log %s: cannot reopen; still writing the old file",
+		    srv->conf->audit_log);
+	server_reload(srv, NULL);
+	sdnotify_ready();
 }
 
 /* Every session costs descriptors: take what the hard limit allows. */
@@ -126,6 +136,7 @@ main(int argc, char **argv)
 	    evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0 ||
 	    evsignal_add(sighup, NULL) != 0)
 		fatalx("cannot install signal handlers");
+	sdnotify_ready();
 	event_base_dispatch(base);
 	server_stop(&srv);
 	event_free(sigterm);
