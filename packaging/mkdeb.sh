@@ -38,4 +38,4 @@ lintian --fail-on error --tag-display-limit 0 "$deb" >"$stage/lintian.log" 2>&1 
 	exit 1
 }
 mv "$deb" build/
-echo "mkdeb: $top/build/$(basename "$deb") (lintian: $(grep -c '^[EW]:' "$stage/lintian.log" || true) errors/warnings, see $stage/lintian.log)"
+echo "mkdeb: $top/build/$(basename "$deb") (lintian: no errors, $(grep -c '^W:' "$stage/lintian.log" || true) warnings in $stage/lintian.log)"
