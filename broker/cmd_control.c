@@ -2,7 +2,8 @@
  * cmd_control.c: the otgate verbs that ask the running broker through its
  * control socket: `status`, `sessions --active [--json]` and `reload`. They
  * read otgated.conf only to find the socket; when no broker listens there they
- * say so in one line instead of a socket error.
+ * say so in one line instead of a socket error. `sessions` without --active
+ * is the recorder's listing of recorded sessions (recorder/cmd_index.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -105,14 +106,18 @@ cmd_sessions_main(int argc, char **argv, const char *conf_path)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int ch, active = 0, json = 0;
+	int ch, i, active = 0, json = 0;
 
+	/* without --active: the recorded sessions, from the recorder's index */
+	for (i = 1; i < argc && !active; i++)
+		active = strcmp(argv[i], "--active") == 0;
+	if (!active)
+		return cmd_index_sessions(argc, argv, conf_path);
 	opterr = 0;
 	optind = 0;	/* reset getopt: main()'s "+f:" set another ordering mode */
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
-			active = 1;
 			break;
 		case 'j':
 			json = 1;
@@ -124,11 +129,6 @@ cmd_sessions_main(int argc, char **argv, const char *conf_path)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "usage: otgate sessions --active [--json]\n");
-		return CMD_USAGE;
-	}
-	if (!active) {
-		fprintf(stderr, "otgate: sessions: only --active (the running broker's "
-		    "sessions) is available yet\n");
 		return CMD_USAGE;
 	}
 	return control_cmd_ask(conf_path, CONTROL_SESSIONS, json ? CONTROL_F_JSON : 0);

@@ -15,7 +15,9 @@ static const struct cmd_verb verbs[] = {
 	    "policy explain USER ASSET [--at TIME] [--tz ZONE] [--channel KIND] [--json]\n"
 	    "policy dump [FILE]", cmd_policy_main },
 	{ "status", "status", cmd_status_main },
-	{ "sessions", "sessions --active [--json]", cmd_sessions_main },
+	{ "sessions", "sessions --active [--json]\n"
+	    "sessions [--user U] [--asset A] [--since T] [--until T] [--state DIR] [--json]",
+	    cmd_sessions_main },
 	{ "reload", "reload", cmd_reload_main },
 	{ "asset", "asset trust NAME\n"
 	    "asset credential NAME --key FILE | --password", cmd_asset_main },
