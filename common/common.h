@@ -227,6 +227,7 @@ void tz_localtime(const struct tz *tz, time_t t, struct tm *out);
 /* Local wall time -> UTC. A time in a gap: OTG_ERR_RANGE; a repeated time
  * gives its first occurrence. */
 int tz_mktime(const struct tz *tz, const struct tm *local, time_t *out);
+/* A NULL zone means UTC to tz_name, tz_localtime, tz_mktime and timearg_parse. */
 
 /* timearg.c: times given to otgate: YYYY-MM-DD[ HH:MM[:SS]] in zone tz, RFC 3339,
  * or a duration meaning that long before now. */

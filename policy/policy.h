@@ -117,8 +117,8 @@ const char *policy_verdict_name(enum policy_verdict v);	/* allow deny needs-appr
 int policy_dump(const struct policy *p, FILE *fp);
 
 /*
- * Internals shared by the files of policy/ (parse.c, window.c, decide.c,
- * dump.c); other components use only the functions above.
+ * Internals shared by the files of policy/ (parse.c, keys.c, resolve.c,
+ * window.c, decide.c, dump.c); other components use only the functions above.
  */
 struct policy_loc {
 	const char *file;	/* owned by the policy */
