@@ -148,17 +148,19 @@ else
 	done
 	[ "$banner" = "SSH-2.0" ] ||
 		fail "installed otgated does not answer SSH on 127.0.0.1:2222: $(tail -n 5 "$NOTIFY_DIR/log")"
-	if grep -q sdnotify_ready "$TOP/broker/main.c"; then
-		wait "$listener"
-		grep -qx 'READY=1' "$NOTIFY_DIR/got" ||
-			fail "otgated sent no READY=1 to NOTIFY_SOCKET: $(cat "$NOTIFY_DIR/got")"
-	else
-		kill "$listener" 2>/dev/null
-		echo "skip part: broker/main.c does not call sdnotify_ready yet"
-	fi
+	wait "$listener"
+	grep -qx 'READY=1' "$NOTIFY_DIR/got" ||
+		fail "otgated sent no READY=1 to NOTIFY_SOCKET: $(cat "$NOTIFY_DIR/got")"
+	# the folders' set-group-ID bits hand what otgated creates to the right group
+	st=$(stat -c '%a %U %G' /run/otgate/control.sock 2>/dev/null)
+	[ "$st" = "660 otgate otgate-admin" ] ||
+		fail "/run/otgate/control.sock is '$st', expected '660 otgate otgate-admin'"
 	kill "$PID" 2>/dev/null
 	wait "$PID" 2>/dev/null
 	PID=
+	st=$(stat -c '%a %U %G' /var/log/otgate/audit.log 2>/dev/null)
+	[ "$st" = "640 otgate otgate-audit" ] ||
+		fail "/var/log/otgate/audit.log is '$st', expected '640 otgate otgate-audit'"
 fi
 
 echo "--- purge keeps the evidence"
