@@ -69,15 +69,18 @@ diag_add(struct diag *d, enum diag_level level, const char *file, unsigned line,
 	va_end(ap);
 }
 
+/* Messages quote text from the files, so they are escaped on the way out. */
 void
 diag_print(const struct diag *d, FILE *fp)
 {
+	char file[512], msg[2048];
 	size_t i;
 
 	for (i = 0; i < d->n; i++) {
-		fprintf(fp, "%s:%u:%u: %s: %s\n", d->items[i].file, d->items[i].line,
+		fprintf(fp, "%s:%u:%u: %s: %s\n",
+		    escape_str(file, sizeof(file), d->items[i].file), d->items[i].line,
 		    d->items[i].col, d->items[i].level == DIAG_ERROR ? "error" : "warning",
-		    d->items[i].msg);
+		    escape_str(msg, sizeof(msg), d->items[i].msg));
 	}
 	if (d->ndropped > 0)
 		fprintf(fp, "(%zu more problems not shown)\n", d->ndropped);

@@ -46,26 +46,6 @@ cmd_policy_usage_error(const char *fmt, ...)
 	return CMD_USAGE;
 }
 
-/*
- * diag_print, with the file name and message escaped: messages quote text
- * from policy files, which travel between plants, and bidi overrides in
- * them must not reorder what the admin reads on the terminal.
- */
-static void
-cmd_policy_print_diag(const struct diag *d)
-{
-	char file[512], msg[2048];
-	size_t i;
-
-	for (i = 0; i < d->n; i++)
-		fprintf(stderr, "%s:%u:%u: %s: %s\n",
-		    escape_str(file, sizeof(file), d->items[i].file), d->items[i].line,
-		    d->items[i].col, d->items[i].level == DIAG_ERROR ? "error" : "warning",
-		    escape_str(msg, sizeof(msg), d->items[i].msg));
-	if (d->ndropped > 0)
-		fprintf(stderr, "(%zu more problems not shown)\n", d->ndropped);
-}
-
 /* Load the policy named by file, else by the config; NULL after printing why. */
 static struct policy *
 cmd_policy_load(const char *file, const char *conf_path)
@@ -84,7 +64,7 @@ cmd_policy_load(const char *file, const char *conf_path)
 	if (policy_load(file, &d, &p) == 0 && conf != NULL && conf->negress > 0)
 		policy_check_egress(p, conf->egress, conf->negress, &d);
 out:
-	cmd_policy_print_diag(&d);
+	diag_print(&d, stderr);
 	diag_free(&d);
 	conf_free(conf);
 	return p;
