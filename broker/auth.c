@@ -170,17 +170,30 @@ auth_publickey(struct conn *c, ssh_message m, const char *user, const char *asse
 		server_policy_release(ref);
 		return AUTH_CONTINUE;
 	}
+	server_policy_release(ref);
+	return auth_grant(c, m, user, asset, "publickey", fptext);
+}
+
+enum auth_result
+auth_grant(struct conn *c, ssh_message m, const char *user, const char *asset,
+    const char *method, const char *keyfp)
+{
+	struct policyref *ref = server_policy_hold(c->srv);
+	const struct policy_user *u = policy_user(ref->policy, user);
+
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	snprintf(c->asset, sizeof(c->asset), "%s", asset);
-	snprintf(c->company, sizeof(c->company), "%s", u->company ? u->company : "");
+	snprintf(c->company, sizeof(c->company), "%s",
+	    u != NULL && u->company != NULL ? u->company : "");
+	server_policy_release(ref);
 	c->auth.granted = 1;
 	ssh_message_auth_reply_success(m, 0);
 	server_audit(c->srv, "auth.success", (struct audit_field[]){
 	    AUDIT_STR("conn", c->id), AUDIT_STR("user", user),
 	    AUDIT_STR("company", c->company), AUDIT_STR("src", c->src),
-	    AUDIT_STR("method", "publickey"), AUDIT_STR("key", fptext) }, 6);
-	log_info("conn %.8s: %s authenticated from %s with %s", c->id, user, c->src, fp);
-	server_policy_release(ref);
+	    AUDIT_STR("method", method), AUDIT_STR("key", keyfp) }, 6);
+	log_info("conn %.8s: %s authenticated from %s with %s%s%s", c->id, user, c->src,
+	    method, keyfp != NULL && keyfp[0] != '\0' ? " " : "", keyfp ? keyfp : "");
 	return AUTH_GRANTED;
 }
 

@@ -138,6 +138,7 @@ struct server {
 	char *banner;		/* text shown before login, NULL for none */
 	struct conn *conns;
 	unsigned nconns;
+	struct mfa *mfa;	/* mfa.c */
 };
 /* Takes ownership of conf and policy. */
 int server_start(struct server *srv, struct event_base *base, struct conf *conf,
@@ -169,7 +170,8 @@ void listener_close(struct listener *l);
 enum auth_result {
 	AUTH_CONTINUE,		/* answered; wait for the next request */
 	AUTH_GRANTED,		/* every factor passed; the user is c->user */
-	AUTH_DISCONNECT		/* too many failures */
+	AUTH_DISCONNECT,	/* too many failures */
+	AUTH_HELD		/* mfa.c keeps the message and answers later */
 };
 #define AUTH_MAX_TRIES 6
 struct auth {
@@ -181,10 +183,15 @@ struct auth {
 	int granted;
 	char last_user[USERNAME_MAX];	/* as sent, for the audit log */
 	char last_reason[128];
+	struct mfa_login *mfa;	/* mfa.c: the login after its first factor */
 };
 enum auth_result auth_message(struct conn *c, ssh_message m);
 /* At close: one auth.failure event if the login never succeeded. */
 void auth_finish(struct conn *c);
+/* Every factor passed: reply success, set c->user, audit auth.success with
+ * method ("publickey", "password+totp", ...) and key (fingerprint or ""). */
+enum auth_result auth_grant(struct conn *c, ssh_message m, const char *user,
+    const char *asset, const char *method, const char *keyfp);
 
 /* vendor.c: one vendor SSH connection: key exchange, login, channel opens and
  * requests, refusals of what is not supported. */
@@ -213,6 +220,8 @@ void vendor_accept(struct server *srv, int fd, const struct sockaddr *sa,
 void vendor_close(struct conn *c, const char *why);
 void vendor_close_all(struct server *srv);
 void vendor_unref(struct conn *c);
+/* mfa.c answered a held auth request: act on r, then go on with c. */
+void vendor_auth_done(struct conn *c, enum auth_result r);
 /* Run the pending work of every session of c (after I/O on any of its sides). */
 void vendor_step(struct conn *c);
 /* Every session of every connection, for the control socket and reload. */

@@ -229,6 +229,8 @@ vendor_messages(struct conn *c)
 				ssh_message_free(m);
 				vendor_close(c, "too many authentication failures");
 				continue;
+			case AUTH_HELD:
+				continue;	/* mfa.c owns m and answers later */
 			case AUTH_CONTINUE:
 				break;
 			}
@@ -257,6 +259,31 @@ vendor_messages(struct conn *c)
 		}
 		ssh_message_free(m);
 	}
+}
+
+void
+vendor_auth_done(struct conn *c, enum auth_result r)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	c->refs++;
+	switch (r) {
+	case AUTH_GRANTED:
+		vendor_granted(c);
+		break;
+	case AUTH_DISCONNECT:
+		vendor_close(c, "too many authentication failures");
+		break;
+	case AUTH_CONTINUE:
+	case AUTH_HELD:
+		break;
+	}
+	/* requests that queued meanwhile */
+	if (c->state == CONN_AUTH || c->state == CONN_OPEN)
+		vendor_messages(c);
+	if (c->state != CONN_CLOSED)
+		bridge_update(c->bridge);
+	vendor_unref(c);
 }
 
 static void
@@ -322,7 +349,8 @@ vendor_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	srv->nconns++;
 	if (ssh_bind_accept_fd(srv->bind, c->ssh, fd) != SSH_OK) {
 		log_warnx("conn %.8s: accept: %s", c->id, ssh_get_error(srv->bind));
-		close(fd);
+		if (ssh_get_fd(c->ssh) != fd)
+			close(fd);	/* else ssh_free closes it */
 		goto fail;
 	}
 	ssh_set_blocking(c->ssh, 0);

@@ -23,15 +23,18 @@ static const struct cmd_verb verbs[] = {
 	    "asset credential NAME --key FILE | --password", cmd_asset_main },
 	{ "user", "user enroll USER [--invite [--valid DURATION]]\n"
 	    "user passwd USER [--stdin]", cmd_user_main },
-	{ "verify", "verify [--state DIR] [--keys DIR] ID|FILE... | --all\n"
+	{ "verify", "verify [--state DIR] [--keys DIR] [--checkpoints FILE] ID|FILE... | --all\n"
 	    "verify --audit [FILE]", cmd_verify_main },
-	{ "replay", "replay ID|FILE [--speed X] [--idle-limit S] [--from [[HH:]MM:]SS] [--raw]",
-	    cmd_replay_main },
-	{ "export", "export ID|FILE -o FILE [--input]", cmd_export_main },
-	{ "search", "search TEXT [--user U] [--since T] [--json]", cmd_search_main },
-	{ "index", "index rebuild [--state DIR]", cmd_index_main },
+	{ "replay", "replay ID|FILE [--speed X] [--idle-limit S] [--from [[HH:]MM:]SS] [--raw] "
+	    "[--key FILE]", cmd_replay_main },
+	{ "export", "export ID|FILE -o FILE [--input] [--key FILE] [--state DIR]",
+	    cmd_export_main },
+	{ "search", "search TEXT [--user U] [--since T] [--json] [--state DIR]",
+	    cmd_search_main },
+	{ "index", "index rebuild [--key FILE] [--state DIR]", cmd_index_main },
 	{ "purge", "purge [--dry-run] [--retention DURATION]", cmd_purge_main },
-	{ "recording", "recording keygen [--state DIR]", cmd_recording_main },
+	{ "recording", "recording keygen [--state DIR]\n"
+	    "recording auditor-keygen FILE", cmd_recording_main },
 };
 
 static void
