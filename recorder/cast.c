@@ -108,18 +108,59 @@ cast_escaped_cp(const uint8_t *p, size_t k)
 	return 0;
 }
 
-/* JSON string body of valid UTF-8: what needs no escape is copied in runs,
- * since this is the hot path of bulk terminal output. */
+#define CAST_ONES 0x0101010101010101ull
+#define CAST_HIGHS 0x8080808080808080ull
+
+/* Does any of these 8 bytes need a look: non-ASCII, a control, '"', '\\',
+ * DEL? Word-at-a-time, since this is the hot path of bulk terminal output. */
+static int
+cast_word_special(const uint8_t *p)
+{
+	uint64_t v, quote, slash, del;
+
+	memcpy(&v, p, sizeof(v));
+	quote = v ^ (CAST_ONES * '"');
+	slash = v ^ (CAST_ONES * '\\');
+	del = v ^ (CAST_ONES * 0x7f);
+	return ((v | ((v - CAST_ONES * 0x20) & ~v) |
+	    ((quote - CAST_ONES) & ~quote) | ((slash - CAST_ONES) & ~slash) |
+	    ((del - CAST_ONES) & ~del)) & CAST_HIGHS) != 0;
+}
+
+/* Nonzero when any of these 8 bytes is not ASCII. */
+static uint64_t
+cast_load_highs(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v & CAST_HIGHS;
+}
+
+/* Bytes that are all plain ASCII from p[i], eight at a time. */
+static size_t
+cast_skip_plain(const uint8_t *p, size_t i, size_t n)
+{
+	while (i + 8 <= n && !cast_word_special(p + i))
+		i += 8;
+	return i;
+}
+
+/* JSON string body of valid UTF-8: what needs no escape is copied in runs. */
 static int
 cast_json_text(struct buf *out, const uint8_t *p, size_t n)
 {
-	size_t i = 0, run = 0, k;
+	static const char cast_hex[] = "0123456789abcdef";
+	size_t i = 0, run = 0, k, elen;
 	unsigned cp;
 	char esc[8];
 	uint8_t c;
 	int r;
 
 	while (i < n) {
+		i = cast_skip_plain(p, i, n);
+		if (i == n)
+			break;
 		c = p[i];
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
 			i++;
@@ -134,17 +175,19 @@ cast_json_text(struct buf *out, const uint8_t *p, size_t n)
 				continue;
 			}
 		}
-		if (c == '"' || c == '\\')
-			snprintf(esc, sizeof(esc), "\\%c", c);
-		else if (c == '\n')
-			snprintf(esc, sizeof(esc), "\\n");
-		else if (c == '\r')
-			snprintf(esc, sizeof(esc), "\\r");
-		else if (c == '\t')
-			snprintf(esc, sizeof(esc), "\\t");
-		else
-			snprintf(esc, sizeof(esc), "\\u%04x", cp);
-		if ((r = buf_put(out, p + run, i - run)) != 0 || (r = buf_puts(out, esc)) != 0)
+		/* no printf here: a newline every line of output goes this way */
+		esc[0] = '\\';
+		esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
+		elen = 2;
+		if (c != '"' && c != '\\' && c != '\n' && c != '\r' && c != '\t') {
+			esc[1] = 'u';
+			esc[2] = cast_hex[(cp >> 12) & 15];
+			esc[3] = cast_hex[(cp >> 8) & 15];
+			esc[4] = cast_hex[(cp >> 4) & 15];
+			esc[5] = cast_hex[cp & 15];
+			elen = 6;
+		}
+		if ((r = buf_put(out, p + run, i - run)) != 0 || (r = buf_put(out, esc, elen)) != 0)
 			return r;
 		i += k;
 		run = i;
@@ -221,6 +264,9 @@ cast_text(struct buf *out, struct cast_text *st, const char *code, uint64_t t_us
 	while (i < len) {
 		start = i;
 		for (;;) {
+			/* ASCII eight bytes at a time, then byte by byte */
+			while (i + 8 <= len && !(cast_load_highs(p + i)))
+				i += 8;
 			while (i < len && p[i] < 0x80)
 				i++;
 			if (i == len || (n = cast_utf8_len(p + i, len - i)) <= 0)
