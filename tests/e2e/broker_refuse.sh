@@ -50,8 +50,20 @@ address = 127.0.0.5
 port = $MUTE_PORT
 login = $LOGIN
 hostkey = $(asset_hostkey plc1)
+
+[asset guarded]
+address = 127.0.0.2
+port = $ASSET_PORT_plc1
+login = $LOGIN
+hostkey = $(asset_hostkey plc1)
+
+[role guard]
+assets = guarded
+allow = shell exec
+approval = required
 EOT
-policy_write "$WORK/extra.conf"
+MAINT_ASSETS="plc1 plc3 far down1 nokey changed mute" policy_write "$WORK/extra.conf"
+sed -i 's/^roles = maint$/roles = maint guard/' "$WORK/policy.conf"
 cp "$WORK/vault/plc1.key" "$WORK/vault/changed.key"
 LISTEN_V6=$(free_port ::1)
 LOGIN_GRACE=2s PER_SOURCE=4 conf_write
@@ -66,6 +78,7 @@ refused() {	# WHAT USER REASON-PATTERN [EVENT]
 	[ -n "$event" ] && check "$what: audit $event" audit_has "$event" "$(echo "$user" | cut -d+ -f2)"
 }
 refused "unknown asset" alice+nosuch "^otgate: nosuch: " policy.deny
+refused "needs approval" alice+guarded "^otgate: guarded: needs approval" policy.deny
 refused "asset outside egress" alice+far "^otgate: far: address 10.255.255.1 port 22 is outside egress" policy.deny
 refused "asset down" alice+down1 "^otgate: down1: connect to 127.0.0.4 port $DOWN_PORT: Connection refused" asset.unreachable
 refused "no pinned host key" alice+nokey "^otgate: nokey: no pinned host key: run otgate asset trust nokey" policy.deny
