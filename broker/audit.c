@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -31,6 +33,9 @@
 struct audit {
 	char *path;
 	int fd;
+	enum siem_format siem;
+	int siem_fd;			/* datagram socket for RFC 5424 / CEF lines */
+	struct sockaddr_un siem_addr;
 	unsigned long long seq;		/* of the last line written */
 	char prev[AUDIT_HEX_LEN + 1];	/* hash of the last line written */
 };
@@ -179,6 +184,7 @@ audit_open(const char *path, struct audit **out)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return OTG_ERR_NOMEM;
 	a->fd = -1;
+	a->siem_fd = -1;
 	memset(a->prev, '0', AUDIT_HEX_LEN);
 	if ((a->path = strdup(path)) == NULL) {
 		r = OTG_ERR_NOMEM;
@@ -212,6 +218,8 @@ audit_close(struct audit *a)
 		return;
 	if (a->fd != -1)
 		close(a->fd);
+	if (a->siem_fd != -1)
+		close(a->siem_fd);
 	free(a->path);
 	free(a);
 }
@@ -238,20 +246,18 @@ audit_put_string(struct buf *b, const char *s)
 }
 
 static int
-audit_format(const struct audit *a, const char *event, const struct audit_field *f,
-    size_t n, struct buf *b)
+audit_format(const struct audit *a, const struct timespec *now, const char *event,
+    const struct audit_field *f, size_t n, struct buf *b)
 {
-	struct timespec now;
 	struct tm tm;
 	char ts[32];
 	size_t i;
 	int r;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
+	gmtime_r(&now->tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	if ((r = buf_printf(b, AUDIT_PREFIX "%s.%03ldZ\",\"seq\":%llu,\"prev\":\"%s\","
-	    "\"event\":", ts, now.tv_nsec / 1000000, a->seq + 1, a->prev)) != 0 ||
+	    "\"event\":", ts, now->tv_nsec / 1000000, a->seq + 1, a->prev)) != 0 ||
 	    (r = audit_put_string(b, event)) != 0)
 		return r;
 	for (i = 0; i < n; i++) {
@@ -267,9 +273,63 @@ audit_format(const struct audit *a, const char *event, const struct audit_field 
 }
 
 int
+audit_set_siem(struct audit *a, enum siem_format format, const char *socket_path)
+{
+	const char *path = socket_path != NULL ? socket_path : "/dev/log";
+
+	if (a->siem_fd != -1)
+		close(a->siem_fd);
+	a->siem_fd = -1;
+	a->siem = format;
+	if (format == SIEM_JSON)
+		return 0;
+	memset(&a->siem_addr, 0, sizeof(a->siem_addr));
+	a->siem_addr.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(a->siem_addr.sun_path))
+		return OTG_ERR_TOOBIG;
+	memcpy(a->siem_addr.sun_path, path, strlen(path) + 1);
+	a->siem_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	return a->siem_fd == -1 ? OTG_ERR_IO : 0;
+}
+
+/* The event as a SIEM line, one datagram; a collector that is down or slow
+ * loses the line, never the audit log's own copy, and never blocks the loop. */
+static void
+audit_siem_send(struct audit *a, const struct timespec *now, const char *event,
+    const struct audit_field *f, size_t n)
+{
+	struct siem_origin o = { NULL, "otgated", (long)getpid() };
+	uint64_t ms = (uint64_t)now->tv_sec * 1000 + (uint64_t)now->tv_nsec / 1000000;
+	char host[256] = "-", stamp[32];
+	struct tm tm;
+	struct buf b;
+	int r;
+
+	buf_init(&b, 64 * 1024);
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "-");
+	o.host = host;
+	if (a->siem == SIEM_RFC5424) {
+		r = siem_rfc5424(&b, &o, ms, a->seq, event, f, n);
+	} else {
+		/* CEF travels as the message of an RFC 3164 line (authpriv.info) */
+		localtime_r(&now->tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		r = buf_printf(&b, "<86>%s otgated[%ld]: ", stamp, o.pid);
+		if (r == 0)
+			r = siem_cef(&b, OTGATE_VERSION, ms, a->seq, event, f, n);
+	}
+	if (r == 0 && a->siem_fd != -1)
+		(void)sendto(a->siem_fd, buf_ptr(&b), buf_len(&b), MSG_DONTWAIT,
+		    (const struct sockaddr *)&a->siem_addr, sizeof(a->siem_addr));
+	buf_free(&b);
+}
+
+int
 audit_event(struct audit *a, const char *event, const struct audit_field *f, size_t n)
 {
 	char hash[AUDIT_HEX_LEN + 1];
+	struct timespec now;
 	struct buf b;
 	size_t len;
 	ssize_t w;
@@ -278,7 +338,8 @@ audit_event(struct audit *a, const char *event, const struct audit_field *f, siz
 	if (a == NULL || event == NULL || event[0] == '\0' || (f == NULL && n > 0))
 		return OTG_ERR_INVAL;
 	buf_init(&b, AUDIT_LINE_MAX);
-	if ((r = audit_format(a, event, f, n, &b)) != 0)
+	clock_gettime(CLOCK_REALTIME, &now);
+	if ((r = audit_format(a, &now, event, f, n, &b)) != 0)
 		goto out;
 	len = buf_len(&b);
 	if ((r = audit_hash(buf_ptr(&b), len, hash)) != 0 || (r = buf_putc(&b, '\n')) != 0)
@@ -295,7 +356,10 @@ audit_event(struct audit *a, const char *event, const struct audit_field *f, siz
 	}
 	a->seq++;
 	memcpy(a->prev, hash, sizeof(hash));
-	syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s", (int)len, (const char *)buf_ptr(&b));
+	if (a->siem == SIEM_JSON)
+		syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s", (int)len, (const char *)buf_ptr(&b));
+	else
+		audit_siem_send(a, &now, event, f, n);
 	r = 0;
 out:
 	buf_free(&b);

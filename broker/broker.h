@@ -25,6 +25,8 @@ struct event_base;
 int username_parse(const char *in, char *user, size_t usersz, char *asset,
     size_t assetsz, char *why, size_t whysz);
 
+enum siem_format { SIEM_JSON, SIEM_RFC5424, SIEM_CEF };	/* see siem.c */
+
 /* audit.c: JSON-lines audit log, one object per line, hash-chained:
  * {"ts":"RFC3339 UTC ms","seq":n,"prev":"sha256 hex of previous line","event":...}.
  * Values are escaped; the chain resumes from the last line on open. */
@@ -47,6 +49,10 @@ int audit_verify(const char *path, unsigned long long *nlines,
  * chain goes on: the new file's first line has the next seq and the hash of
  * the old file's last line. */
 int audit_reopen(struct audit *a);
+/* How each event also reaches syslog: SIEM_JSON (the default) sends the audit
+ * line through syslog(3); SIEM_RFC5424 and SIEM_CEF send their own line as one
+ * datagram to socket_path (NULL: /dev/log), CEF behind an RFC 3164 header. */
+int audit_set_siem(struct audit *a, enum siem_format format, const char *socket_path);
 /* audit_verify for a file that continues another: its first line must carry
  * first_seq and first_prev (64 hex; audit_verify is first_seq 1, 64 zeros).
  * The last line's seq and hash come back to check the next file with. */
@@ -320,7 +326,6 @@ int sdnotify_stopping(void);	/* STOPPING=1 */
  * cef): RFC 5424 with structured data [otgate@32473 ...] (facility authpriv),
  * or a CEF:0 record for the body of a syslog message. Values are escaped
  * (escape_text, then the format's own escapes); lines carry no newline. */
-enum siem_format { SIEM_JSON, SIEM_RFC5424, SIEM_CEF };
 struct siem_origin {
 	const char *host;	/* RFC 5424 HOSTNAME, e.g. from gethostname */
 	const char *app;	/* APP-NAME, "otgated" */

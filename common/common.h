@@ -154,6 +154,7 @@ struct conf {
 	uint64_t mfa_grace;	/* seconds a code covers further logins, 0 = off */
 	unsigned max_auth_failures;	/* failures within lockout that lock a user */
 	uint64_t lockout;	/* seconds: the failure window and the lock */
+	int siem_format;	/* 0 json, 1 rfc5424, 2 cef (broker's enum siem_format) */
 };
 /* Read and check path; every problem goes to d. 0, or OTG_ERR_INVAL with
  * errors in d (and *out NULL). */

@@ -14,7 +14,7 @@
 #include "common/common.h"
 
 enum conf_type { CONF_PATH, CONF_STRING, CONF_LISTEN, CONF_EGRESS, CONF_STARTUPS,
-	CONF_UINT, CONF_FAILURES, CONF_DURATION };
+	CONF_UINT, CONF_FAILURES, CONF_DURATION, CONF_SIEM };
 
 struct conf_key {
 	const char *key;
@@ -23,6 +23,9 @@ struct conf_key {
 	const char *def;	/* default, NULL for none */
 	int repeat;		/* may appear several times */
 };
+
+/* siem-format values, in the order of the broker's enum siem_format */
+static const char *const conf_siem[] = { "json", "rfc5424", "cef" };
 
 #define CONF_OFF(f) offsetof(struct conf, f)
 static const struct conf_key conf_keys[] = {
@@ -44,6 +47,7 @@ static const struct conf_key conf_keys[] = {
 	{ "mfa-grace", CONF_DURATION, CONF_OFF(mfa_grace), "0", 0 },
 	{ "max-auth-failures", CONF_FAILURES, CONF_OFF(max_auth_failures), "5", 0 },
 	{ "lockout", CONF_DURATION, CONF_OFF(lockout), "15m", 0 },
+	{ "siem-format", CONF_SIEM, CONF_OFF(siem_format), "json", 0 },
 };
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -201,6 +205,15 @@ conf_apply(struct conf *c, const struct conf_key *k, const char *v,
 	case CONF_DURATION:
 		*expect = "a duration such as 30s, 15m, 2h or 7d";
 		return value_duration(v, (uint64_t *)field);
+	case CONF_SIEM:
+		*expect = "json, rfc5424 or cef";
+		for (i = 0; i < sizeof(conf_siem) / sizeof(conf_siem[0]); i++) {
+			if (strcmp(v, conf_siem[i]) == 0) {
+				*(int *)field = (int)i;
+				return 0;
+			}
+		}
+		return OTG_ERR_INVAL;
 	}
 	return OTG_ERR_INVAL;
 }

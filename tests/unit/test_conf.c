@@ -60,7 +60,8 @@ test_defaults_and_values(void **state)
 	    "state = state\npolicy = /etc/x/policy.conf\n"
 	    "egress = 10.0.0.0/8\negress = 127.0.0.2/32 fd00::/8\n"
 	    "max-startups = 5:50:20\nlogin-grace = 2m\nuser = otgate\n"
-	    "mfa-grace = 5m\nmax-auth-failures = 3\nlockout = 1h\n", &d, &c), 0);
+	    "mfa-grace = 5m\nmax-auth-failures = 3\nlockout = 1h\nsiem-format = cef\n",
+	    &d, &c), 0);
 	assert_int_equal(d.nerrors + d.nwarnings, 0);
 	assert_int_equal(c->listen.n, 2);
 	assert_string_equal(c->listen.v[1], "[::1]:2222");
@@ -83,6 +84,7 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c->mfa_grace, 300);
 	assert_int_equal(c->max_auth_failures, 3);
 	assert_int_equal(c->lockout, 3600);
+	assert_int_equal(c->siem_format, 2);
 	conf_free(c);
 	diag_free(&d);
 
@@ -94,6 +96,7 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c->mfa_grace, 0);
 	assert_int_equal(c->max_auth_failures, 5);
 	assert_int_equal(c->lockout, 900);
+	assert_int_equal(c->siem_format, 0);
 	conf_free(c);
 	diag_free(&d);
 }
@@ -107,10 +110,10 @@ test_errors(void **state)
 	(void)state;
 	assert_int_equal(load("listen = localhost:22\nlisten = 1.2.3.4\n"
 	    "egress = 10.0.0.0/33\nbogus = 1\nstate = a\nstate = b\n"
-	    "login-grace = 30\nmax-startups = 10:30\nmax-auth-failures = 33\n[asset x]\n",
-	    &d, &c), OTG_ERR_INVAL);
+	    "login-grace = 30\nmax-startups = 10:30\nmax-auth-failures = 33\n"
+	    "siem-format = leef\n[asset x]\n", &d, &c), OTG_ERR_INVAL);
 	assert_null(c);
-	assert_int_equal(d.nerrors, 9);
+	assert_int_equal(d.nerrors, 10);
 	assert_int_equal(d.items[0].line, 1);
 	assert_int_equal(d.items[0].col, 10);
 	assert_non_null(strstr(d.items[0].msg, "expected ADDRESS:PORT"));
@@ -120,7 +123,8 @@ test_errors(void **state)
 	assert_int_equal(d.items[4].line, 6);
 	assert_non_null(strstr(d.items[5].msg, "duration"));
 	assert_non_null(strstr(d.items[7].msg, "1 to 32"));
-	assert_non_null(strstr(d.items[8].msg, "no sections"));
+	assert_non_null(strstr(d.items[8].msg, "json, rfc5424 or cef"));
+	assert_non_null(strstr(d.items[9].msg, "no sections"));
 	diag_free(&d);
 
 	diag_init(&d);
