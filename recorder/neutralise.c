@@ -139,6 +139,8 @@ neutralise_byte(struct neutralise *nz, struct buf *out, uint8_t c)
 		}
 		if (c < 0x20 || c >= 0x7f)
 			return neutralise_text(nz, out, c);
+		if (c == 'Z')
+			return 0;	/* DECID: the terminal would identify itself */
 		if ((r = buf_putc(out, 0x1b)) != 0)
 			return r;
 		return buf_putc(out, c);

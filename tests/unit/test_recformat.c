@@ -193,8 +193,8 @@ test_neutralise(void **state)
 	    "c\x1b]11;?\x07" "d\x1bP$q\"p\x1b\\e\x1b_apc\x1b\\f"), "abcdef");
 	/* report queries and window operations */
 	assert_string_equal(neutralised(&nz, "1\x1b[6n" "2\x1b[c" "3\x1b[>c" "4\x1b[21t"
-	    "5\x1b[8;100;200t" "6\x1b[>0q" "7\x1b[?1$p" "8\x1b[?1000h" "9\x1b[?1006;1000h" "0"),
-	    "1234567890");
+	    "5\x1b[8;100;200t" "6\x1b[>0q" "7\x1b[?1$p" "8\x1b[?1000h" "9\x1b[?1006;1000h" "0"
+	    "\x1bZ"), "1234567890");
 	/* C1 controls (8-bit CSI and OSC) and invalid bytes */
 	assert_string_equal(neutralised(&nz, "x\xc2\x9b" "6n\xc2\x9d" "y\xff"),
 	    "x6ny\xef\xbf\xbd");
