@@ -151,7 +151,7 @@ static int
 cmd_index_session_cb(void *arg, const struct index_session *s)
 {
 	struct cmd_index_listing *ls = arg;
-	char start[32], end[32], who[128], asset[128], status[16] = "-";
+	char start[32], end[32], who[128], asset[128], kind[32], status[16] = "-";
 	struct buf *b = &ls->line;
 	int r = 0;
 
@@ -184,7 +184,7 @@ cmd_index_session_cb(void *arg, const struct index_session *s)
 		if (s->exit_status >= 0)
 			snprintf(status, sizeof(status), "%d", s->exit_status);
 		r = buf_printf(b, "%s  %s  %s  %-7s %s@%s  exit %s  in %llu  out %llu\n", s->id,
-		    start, s->end > 0 ? end : "active", s->kind,
+		    start, s->end > 0 ? end : "active", escape_str(kind, sizeof(kind), s->kind),
 		    escape_str(who, sizeof(who), s->user),
 		    escape_str(asset, sizeof(asset), s->asset), status,
 		    (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);

@@ -70,7 +70,7 @@ indexer_free_list(struct indexer_item *it)
 }
 
 static void *
-indexer_main(void *arg)
+indexer_thread_cb(void *arg)
 {
 	struct indexer *x = arg;
 	struct indexer_item *list;
@@ -111,7 +111,7 @@ indexer_start(const char *path, struct indexer **out)
 	}
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->wake, NULL);
-	if (pthread_create(&x->thread, NULL, indexer_main, x) != 0) {
+	if (pthread_create(&x->thread, NULL, indexer_thread_cb, x) != 0) {
 		index_close(x->ix);
 		pthread_mutex_destroy(&x->lock);
 		pthread_cond_destroy(&x->wake);
