@@ -34,7 +34,7 @@ LDFLAGS += $(SANFLAGS) -Wl,-z,relro,-z,now
 CMD_SRC := cli/otgate.c $(wildcard */cmd_*.c)
 PAM_MODULE_SRC := pam/pam_otgate.c
 LIB_SRC := $(filter-out $(CMD_SRC) $(PAM_MODULE_SRC) broker/main.c, \
-	$(wildcard common/*.c policy/*.c recorder/*.c pam/*.c broker/*.c))
+	$(wildcard common/*.c policy/*.c recorder/*.c pam/*.c broker/*.c report/*.c))
 PAM_LIB_SRC := $(wildcard common/*.c) $(filter-out $(PAM_MODULE_SRC) pam/cmd_%.c pam/qr.c,$(wildcard pam/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

@@ -47,4 +47,9 @@ int cmd_index_sessions(int argc, char **argv, const char *conf_path);
 int cmd_purge_main(int argc, char **argv, const char *conf_path);
 int cmd_recording_main(int argc, char **argv, const char *conf_path);
 
+/* report/cmd_report.c: NIS2 incident bundles and the access review */
+int cmd_report_main(int argc, char **argv, const char *conf_path);
+/* `otgate verify --bundle DIR [--keys DIR]`: the bundle's manifest and signature */
+int cmd_report_verify_bundle(const char *dir, const char *keys_dir);
+
 #endif

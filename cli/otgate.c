@@ -24,7 +24,8 @@ static const struct cmd_verb verbs[] = {
 	{ "user", "user enroll USER [--invite [--valid DURATION]]\n"
 	    "user passwd USER [--stdin]", cmd_user_main },
 	{ "verify", "verify [--state DIR] [--keys DIR] [--checkpoints FILE] ID|FILE... | --all\n"
-	    "verify --audit [FILE]", cmd_verify_main },
+	    "verify --audit [FILE]\n"
+	    "verify --bundle DIR [--keys DIR]", cmd_verify_main },
 	{ "replay", "replay ID|FILE [--speed X] [--idle-limit S] [--from [[HH:]MM:]SS] [--raw] "
 	    "[--key FILE]", cmd_replay_main },
 	{ "export", "export ID|FILE -o FILE [--input] [--key FILE] [--state DIR]",
@@ -35,6 +36,9 @@ static const struct cmd_verb verbs[] = {
 	{ "purge", "purge [--dry-run] [--retention DURATION]", cmd_purge_main },
 	{ "recording", "recording keygen [--state DIR]\n"
 	    "recording auditor-keygen FILE", cmd_recording_main },
+	{ "report", "report incident --since T [--until T] [--asset A]... [--user U]... "
+	    "[--src CIDR] [--key FILE] -o DIR [--force]\n"
+	    "report access --since T [--until T] [--json]", cmd_report_main },
 };
 
 static void

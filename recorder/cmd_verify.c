@@ -22,7 +22,8 @@
 #define VERIFY_USAGE \
 	"usage: otgate verify [--state DIR] [--keys DIR] [--checkpoints FILE] ID|FILE...\n" \
 	"       otgate verify [--state DIR] [--keys DIR] [--checkpoints FILE] --all\n" \
-	"       otgate verify --audit [FILE]\n"
+	"       otgate verify --audit [FILE]\n" \
+	"       otgate verify --bundle DIR [--keys DIR]\n"
 
 struct cmd_verify_run {
 	struct reckey_set keys;
@@ -102,9 +103,10 @@ cmd_verify_main(int argc, char **argv, const char *conf_path)
 		{ "state", required_argument, NULL, 's' },
 		{ "keys", required_argument, NULL, 'k' },
 		{ "checkpoints", required_argument, NULL, 'c' },
+		{ "bundle", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *state_opt = NULL, *keys_opt = NULL, *checkpoints = NULL;
+	const char *state_opt = NULL, *keys_opt = NULL, *checkpoints = NULL, *bundle = NULL;
 	unsigned long nbad;
 	struct cmd_verify_run run;
 	struct recstate st;
@@ -120,10 +122,18 @@ cmd_verify_main(int argc, char **argv, const char *conf_path)
 		case 's': state_opt = optarg; break;
 		case 'k': keys_opt = optarg; break;
 		case 'c': checkpoints = optarg; break;
+		case 'b': bundle = optarg; break;
 		default:
 			fputs(VERIFY_USAGE, stderr);
 			return CMD_USAGE;
 		}
+	}
+	/* a CSIRT checks a bundle without any broker configuration */
+	if (bundle != NULL && !all && !audit && optind == argc)
+		return cmd_report_verify_bundle(bundle, keys_opt);
+	if (bundle != NULL) {
+		fputs(VERIFY_USAGE, stderr);
+		return CMD_USAGE;
 	}
 	if ((all + audit > 1) || (audit && argc - optind > 1) ||
 	    (!audit && all == (optind < argc))) {
