@@ -211,6 +211,7 @@ cmd_index_sessions(int argc, char **argv, const char *conf_path)
 	struct rec_index *ix;
 	const char *state_opt = NULL;
 	struct recstate st;
+	char path[4200];
 	time_t t;
 	int ch, r;
 
@@ -242,8 +243,12 @@ cmd_index_sessions(int argc, char **argv, const char *conf_path)
 	}
 	if (recstate_resolve(conf_path, state_opt, &st) != 0)
 		return CMD_USAGE;
-	if (cmd_index_open(&st, &ix) != 0)
+	snprintf(path, sizeof(path), "%s/index.sqlite", st.state);
+	if ((r = index_open_readonly(path, &ix)) != 0) {
+		fprintf(stderr, "otgate: sessions: %s: %s\n", path, r == OTG_ERR_NOTFOUND ?
+		    "no index yet (otgate index rebuild makes one)" : otg_strerror(r));
 		return CMD_NO;
+	}
 	buf_init(&ls.line, BUF_DEFAULT_MAX);
 	r = index_sessions(ix, &q, cmd_index_session_cb, &ls);
 	buf_free(&ls.line);

@@ -97,8 +97,9 @@ cmd_search_main(int argc, char **argv, const char *conf_path)
 	if (recstate_resolve(conf_path, state_opt, &st) != 0)
 		return CMD_USAGE;
 	snprintf(path, sizeof(path), "%s/index.sqlite", st.state);
-	if ((r = index_open(path, &ix)) != 0) {
-		fprintf(stderr, "otgate: search: %s: %s\n", path, otg_strerror(r));
+	if ((r = index_open_readonly(path, &ix)) != 0) {
+		fprintf(stderr, "otgate: search: %s: %s\n", path, r == OTG_ERR_NOTFOUND ?
+		    "no index yet (otgate index rebuild makes one)" : otg_strerror(r));
 		return CMD_NO;
 	}
 	buf_init(&so.line, BUF_DEFAULT_MAX);

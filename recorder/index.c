@@ -86,6 +86,27 @@ out:
 	return r;
 }
 
+int
+index_open_readonly(const char *path, struct rec_index **out)
+{
+	struct rec_index *ix;
+
+	*out = NULL;
+	if (access(path, F_OK) == -1)
+		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
+	if ((ix = calloc(1, sizeof(*ix))) == NULL)
+		return OTG_ERR_NOMEM;
+	if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW,
+	    NULL) != SQLITE_OK) {
+		index_err(ix, path);
+		index_close(ix);
+		return OTG_ERR_IO;
+	}
+	sqlite3_busy_timeout(ix->db, 5000);
+	*out = ix;
+	return 0;
+}
+
 void
 index_close(struct rec_index *ix)
 {
@@ -128,6 +149,8 @@ index_put_session(struct rec_index *ix, const struct index_session *s)
 {
 	sqlite3_stmt *st = ix->put_session;
 
+	if (st == NULL)
+		return OTG_ERR_PERM;	/* opened read-only */
 	sqlite3_bind_text(st, 1, s->id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, s->conn, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, s->user, -1, SQLITE_TRANSIENT);
@@ -152,6 +175,8 @@ index_add_line(struct rec_index *ix, const char *session, double t, const char *
 {
 	sqlite3_stmt *st = ix->add_line;
 
+	if (st == NULL)
+		return OTG_ERR_PERM;
 	sqlite3_bind_text(st, 1, session, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_double(st, 2, t);
 	sqlite3_bind_text(st, 3, line, (int)len, SQLITE_TRANSIENT);

@@ -277,6 +277,9 @@ struct index_session {
 	const char *recording;	/* path of the recording file */
 };
 int index_open(const char *path, struct rec_index **out);
+/* For listings: never creates or changes the file, so an auditor who may only
+ * read it (group otgate-audit, 0640) can search. OTG_ERR_NOTFOUND: no index. */
+int index_open_readonly(const char *path, struct rec_index **out);
 void index_close(struct rec_index *ix);
 int index_begin(struct rec_index *ix);
 int index_commit(struct rec_index *ix);

@@ -351,6 +351,13 @@ test_index_and_indexer(void **state)
 	assert_int_equal(index_sessions(ix, &q, session_cb, &n), 0);
 	assert_int_equal(n, 0);
 	index_close(ix);
+	/* an auditor who may only read the file can still search it */
+	assert_int_equal(index_open_readonly(path, &ix), 0);
+	assert_int_equal(search(ix, "rm -rf", NULL, &h), 1);
+	assert_int_equal(index_put_session(ix, &s), OTG_ERR_PERM);
+	index_close(ix);
+	snprintf(cmd, sizeof(cmd), "%s/none.sqlite", dir);
+	assert_int_equal(index_open_readonly(cmd, &ix), OTG_ERR_NOTFOUND);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 }
