@@ -6,9 +6,10 @@
  * Probes (is this key acceptable?) are answered but never counted as failures.
  * Unknown, disabled and expired users fail exactly like a wrong key.
  *
- * Factors the broker does not implement yet (password, pam, totp) refuse the
- * login with that reason, shown in a banner. A later factor plugs in as a new
- * step after the public key: see auth_next_factor().
+ * Passwords, PAM, TOTP and keyboard-interactive go to mfa.c, which may hold
+ * the request until an auth helper answered (AUTH_HELD). A combination of
+ * factors the broker does not implement refuses the login with that reason,
+ * shown in a banner.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ auth_reject(struct conn *c, ssh_message m, const char *reason, int counts)
 	if (counts)
 		c->auth.tries++;
 	snprintf(c->auth.last_reason, sizeof(c->auth.last_reason), "%.120s", reason);
-	ssh_set_auth_methods(c->ssh, SSH_AUTH_METHOD_PUBLICKEY);
+	ssh_set_auth_methods(c->ssh, SSH_AUTH_METHOD_PUBLICKEY | SSH_AUTH_METHOD_PASSWORD);
 	ssh_message_reply_default(m);
 }
 
@@ -154,6 +155,8 @@ auth_publickey(struct conn *c, ssh_message m, const char *user, const char *asse
 		return AUTH_CONTINUE;
 	}
 	if (state != SSH_PUBLICKEY_STATE_VALID || !match) {
+		if (state != SSH_PUBLICKEY_STATE_VALID)
+			mfa_count_failure(c, user);
 		auth_reject(c, m, state == SSH_PUBLICKEY_STATE_VALID ?
 		    "no matching key" : "bad signature", 1);
 		server_policy_release(ref);
@@ -161,7 +164,12 @@ auth_publickey(struct conn *c, ssh_message m, const char *user, const char *asse
 	}
 	c->auth.factors_done |= POLICY_AUTH_PUBLICKEY;
 	auth_fingerprint(key, fp, sizeof(fp));
-	if ((next = auth_next_factor(u, c->auth.factors_done)) != 0) {
+	next = auth_next_factor(u, c->auth.factors_done);
+	if (next == POLICY_AUTH_TOTP) {
+		server_policy_release(ref);
+		return mfa_after_key(c, m, user, asset, fp);
+	}
+	if (next != 0) {
 		snprintf(reason, sizeof(reason), "login refused: auth factor %s is not "
 		    "available on this broker yet", auth_factor_name(next));
 		auth_tell(c, reason);
@@ -207,6 +215,14 @@ auth_message(struct conn *c, ssh_message m)
 	if (!c->auth.banner_sent && c->srv->banner != NULL)
 		auth_banner(c, c->srv->banner);
 	c->auth.banner_sent = 1;
+	if (mfa_busy(c)) {
+		/* a client waits for its answer; this one broke the protocol */
+		auth_reject(c, m, "request while another was judged", 0);
+		return AUTH_CONTINUE;
+	}
+	/* a keyboard-interactive answer carries no user name: mfa.c kept it */
+	if (ssh_message_subtype(m) == SSH_AUTH_METHOD_INTERACTIVE)
+		return mfa_kbdint(c, m);
 	snprintf(c->auth.last_user, sizeof(c->auth.last_user), "%s", name ? name : "");
 	if (username_parse(name ? name : "", user, sizeof(user), asset, sizeof(asset),
 	    why, sizeof(why)) != 0) {
@@ -214,6 +230,8 @@ auth_message(struct conn *c, ssh_message m)
 		auth_reject(c, m, why, ssh_message_subtype(m) != SSH_AUTH_METHOD_NONE);
 	} else if (ssh_message_subtype(m) == SSH_AUTH_METHOD_PUBLICKEY) {
 		r = auth_publickey(c, m, user, asset);
+	} else if (ssh_message_subtype(m) == SSH_AUTH_METHOD_PASSWORD) {
+		r = mfa_password(c, m, user, asset);
 	} else if (ssh_message_subtype(m) == SSH_AUTH_METHOD_NONE) {
 		auth_reject(c, m, "no method", 0);
 	} else {

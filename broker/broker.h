@@ -89,6 +89,8 @@ struct control_ops {
 	/* may be NULL: told of each accepted request ("status", "sessions",
 	 * "reload") and the caller's uid before it runs, to audit control.command */
 	void (*command)(const char *verb, uid_t uid, void *arg);
+	/* may be NULL: `user lock|unlock|reset-mfa USER` ("lock", ...); 0 ok, -1 failed */
+	int (*user)(const char *verb, const char *user, struct buf *out, void *arg);
 };
 int control_open(struct event_base *base, const char *path,
     const struct control_ops *ops, void *arg, struct control **out);
@@ -336,5 +338,94 @@ int siem_rfc5424(struct buf *out, const struct siem_origin *o, uint64_t time_ms,
     unsigned long long seq, const char *event, const struct audit_field *f, size_t n);
 int siem_cef(struct buf *out, const char *version, uint64_t time_ms, unsigned long long seq,
     const char *event, const struct audit_field *f, size_t n);
+
+/* ---- MFA: second factors, passwords and PAM (issue 5) ---- */
+
+/* authpool.c: a bounded pool of helper processes forked at start-up that do
+ * the login work which blocks (password hashing, PAM, the TOTP store) and
+ * answer the loop over SOCK_SEQPACKET socketpairs. One request per helper at
+ * a time, a bounded queue, a time limit; a helper that dies or overruns is
+ * replaced and its request fails closed (OTG_ERR_IO). */
+#define AUTHPOOL_HELPERS 3
+#define AUTHPOOL_QUEUE_MAX 64
+#define AUTHPOOL_TIMEOUT 30		/* seconds one request may take */
+#define AUTHPOOL_MSG_MAX 2048		/* one framed request or reply */
+enum authpool_op {
+	AUTHPOOL_PASSWORD = 1,	/* secret against STATE/passwd */
+	AUTHPOOL_PAM,		/* secret to PAM service `otgate` */
+	AUTHPOOL_ENROLLED,	/* value: 1 when user has an active secret */
+	AUTHPOOL_TOTP,		/* secret is a code; "" judges nothing (fails) */
+	AUTHPOOL_INVITE,	/* redeem enrolment code; text: new pending secret */
+	AUTHPOOL_CONFIRM,	/* secret is a code for the pending secret */
+	AUTHPOOL_RESET		/* remove user's active and pending secret */
+};
+struct authpool_req {
+	enum authpool_op op;
+	const char *user;	/* a valid name (username_parse) */
+	const char *secret;	/* password or code, "" for none */
+	const char *rhost;	/* vendor's address, for PAM */
+};
+struct authpool_reply {
+	int status;		/* 0 or OTG_ERR_* as the pam.h call returned */
+	long long value;
+	char text[256];		/* INVITE: base32 secret; else why, or "" */
+};
+struct authpool;
+typedef void authpool_cb(const struct authpool_reply *r, void *arg);
+/* state: the state folder (STATE/passwd, STATE/totp). */
+int authpool_open(struct event_base *base, const char *state, struct authpool **out);
+/* Queue a request; cb runs later from the loop, exactly once (also when the
+ * pool closes). OTG_ERR_TOOBIG: queue full; OTG_ERR_INVAL: fields too long. */
+int authpool_submit(struct authpool *p, const struct authpool_req *req,
+    authpool_cb *cb, void *arg);
+void authpool_close(struct authpool *p);
+/* The framing, pure (both sides and the unit tests use it). */
+int authpool_encode_req(const struct authpool_req *req, uint8_t *out, size_t outsz,
+    size_t *len);
+/* Decodes in place: req's strings point into msg. */
+int authpool_decode_req(uint8_t *msg, size_t len, struct authpool_req *req);
+int authpool_encode_reply(const struct authpool_reply *r, uint8_t *out, size_t outsz,
+    size_t *len);
+int authpool_decode_reply(const uint8_t *msg, size_t len, struct authpool_reply *r);
+
+/* authwork.c: what a helper does for one request (blocks). */
+void authwork_run(const char *state, const struct authpool_req *req,
+    struct authpool_reply *rep);
+
+/* mfa.c: the second factor and password logins on the loop: lockout and
+ * per-source throttling (in memory), mfa-grace, keyboard-interactive prompts,
+ * enrolment by invite. srv->mfa is set by mfa_start. */
+struct mfa;
+struct mfa_login;
+int mfa_start(struct server *srv);
+void mfa_stop(struct server *srv);
+/* auth.c hands over: after a good signature when TOTP follows; a password
+ * request; a keyboard-interactive request. AUTH_HELD: mfa owns m now. */
+enum auth_result mfa_after_key(struct conn *c, ssh_message m, const char *user,
+    const char *asset, const char *keyfp);
+enum auth_result mfa_password(struct conn *c, ssh_message m, const char *user,
+    const char *asset);
+enum auth_result mfa_kbdint(struct conn *c, ssh_message m);
+/* A failed signature (never a probe) counts towards the user's lockout. */
+void mfa_count_failure(struct conn *c, const char *user);
+/* 1 while a request of c is held: auth.c refuses any other meanwhile. */
+int mfa_busy(const struct conn *c);
+/* At the connection's free. */
+void mfa_login_free(struct conn *c);
+/* Control verbs: lock, unlock, reset-mfa; reply text into out. 0 or -1. */
+int mfa_user_command(struct server *srv, const char *verb, const char *user,
+    struct buf *out);
+
+/* ---- hardening (issue 8) ---- */
+
+/* privdrop.c: no-new-privileges, RLIMIT_CORE 0 and not dumpable, for the
+ * process and every helper it forks (call first). privdrop_lookup resolves
+ * `user` while files can still be read (-1: root without a `user`, unknown or
+ * uid 0); privdrop_drop then gives root up for good when running as root
+ * (setgroups, setresgid, setresuid, verified), after handing the audit log,
+ * control socket and kept policies it created to that user; else a no-op. */
+int privdrop_harden(void);
+int privdrop_lookup(const struct conf *conf, uid_t *uid, gid_t *gid);
+int privdrop_drop(const struct conf *conf, uid_t uid, gid_t gid);
 
 #endif

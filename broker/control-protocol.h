@@ -30,6 +30,9 @@ enum control_type {
 	CONTROL_STATUS = 1,	/* version, uptime, sessions, policy hash */
 	CONTROL_SESSIONS = 2,	/* active sessions; CONTROL_F_JSON for JSON lines */
 	CONTROL_RELOAD = 3,	/* validate the policy again and swap it in */
+	CONTROL_USER_LOCK = 4,	/* body: USER NUL; an admin lock until unlocked */
+	CONTROL_USER_UNLOCK = 5,	/* body: USER NUL; ends a lock, forgets failures */
+	CONTROL_USER_RESET_MFA = 6,	/* body: USER NUL; removes the TOTP secret */
 	/* replies */
 	CONTROL_OK = 0x100,	/* done; body is the answer */
 	CONTROL_FAILED = 0x101,	/* understood but refused (reload kept the old policy) */
@@ -37,6 +40,7 @@ enum control_type {
 };
 
 #define CONTROL_F_JSON 0x1u
+#define CONTROL_ARG_MAX 256	/* the body of a user verb: a name and its NUL */
 
 struct control_header {
 	uint32_t magic;

@@ -122,6 +122,9 @@ control_type_name(uint16_t type)
 	case CONTROL_STATUS: return "status";
 	case CONTROL_SESSIONS: return "sessions";
 	case CONTROL_RELOAD: return "reload";
+	case CONTROL_USER_LOCK: return "user lock";
+	case CONTROL_USER_UNLOCK: return "user unlock";
+	case CONTROL_USER_RESET_MFA: return "user reset-mfa";
 	case CONTROL_OK: return "ok";
 	case CONTROL_FAILED: return "failed";
 	case CONTROL_ERROR: return "error";
@@ -197,7 +200,8 @@ control_reply_error(struct control_client *cl, const char *msg)
 }
 
 static void
-control_dispatch(struct control_client *cl, const struct control_header *h)
+control_dispatch(struct control_client *cl, const struct control_header *h,
+    const uint8_t *body, size_t len)
 {
 	struct control *c = cl->control;
 	const char *name = control_type_name(h->type);
@@ -211,7 +215,16 @@ control_dispatch(struct control_client *cl, const struct control_header *h)
 		control_reply_error(cl, msg);
 		return;
 	}
-	if ((h->flags & ~allowed) != 0 || h->len != 0) {
+	/* a user verb takes exactly one NUL-terminated name */
+	int user_verb = h->type >= CONTROL_USER_LOCK && h->type <= CONTROL_USER_RESET_MFA;
+
+	if (user_verb && (c->ops->user == NULL || h->flags != 0 || len < 2 ||
+	    len != h->len || memchr(body, '\0', len) != body + len - 1)) {
+		snprintf(msg, sizeof(msg), "%s takes one user name", name);
+		control_reply_error(cl, msg);
+		return;
+	}
+	if (!user_verb && ((h->flags & ~allowed) != 0 || h->len != 0)) {
 		snprintf(msg, sizeof(msg), "%s takes no such flags or arguments", name);
 		control_reply_error(cl, msg);
 		return;
@@ -231,6 +244,10 @@ control_dispatch(struct control_client *cl, const struct control_header *h)
 		if (c->ops->reload(&out, c->arg) != 0)
 			type = CONTROL_FAILED;
 		break;
+	default:
+		if (c->ops->user(name + 5, (const char *)body, &out, c->arg) != 0)
+			type = CONTROL_FAILED;
+		break;
 	}
 	control_reply(cl, type, buf_ptr(&out), buf_len(&out));
 	buf_free(&out);
@@ -243,6 +260,8 @@ control_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	uint8_t hdr[CONTROL_HEADER_LEN];
 	struct control_header h;
+	uint8_t body[CONTROL_ARG_MAX];
+	size_t n;
 	int r;
 
 	if (cl->replied || evbuffer_get_length(in) < CONTROL_HEADER_LEN)
@@ -259,12 +278,18 @@ control_read_cb(struct bufferevent *bev, void *arg)
 		control_reply_error(cl, "request too large");
 		return;
 	}
-	/* the body of every request of this version is empty; wait for what the
-	 * header announced so that a request is judged whole */
+	/* wait for what the header announced so that a request is judged whole */
 	if (evbuffer_get_length(in) < CONTROL_HEADER_LEN + (size_t)h.len)
 		return;
-	evbuffer_drain(in, CONTROL_HEADER_LEN + (size_t)h.len);
-	control_dispatch(cl, &h);
+	/* only a user verb's short argument is kept; longer bodies are refused */
+	evbuffer_drain(in, CONTROL_HEADER_LEN);
+	n = h.len <= sizeof(body) ? (size_t)h.len : 0;
+	if (evbuffer_remove(in, body, n) != (int)n) {
+		control_client_close(cl);
+		return;
+	}
+	evbuffer_drain(in, (size_t)h.len - n);
+	control_dispatch(cl, &h, body, n);
 }
 
 static void

@@ -214,8 +214,15 @@ server_command_cb(const char *verb, uid_t uid, void *arg)
 	    AUDIT_STR("verb", verb), AUDIT_NUM("uid", uid) }, 2);
 }
 
+static int
+server_user_cb(const char *verb, const char *user, struct buf *out, void *arg)
+{
+	return mfa_user_command(arg, verb, user, out);
+}
+
 static const struct control_ops server_control_ops = {
-	server_status_cb, server_sessions_cb, server_reload_cb, server_command_cb
+	server_status_cb, server_sessions_cb, server_reload_cb, server_command_cb,
+	server_user_cb
 };
 
 static void
@@ -282,6 +289,9 @@ server_start(struct server *srv, struct event_base *base, struct conf *conf,
 		log_warnx("could not keep a copy of policy %.12s", policy_hash(policy));
 	if (server_hostkey(srv) != 0)
 		return -1;
+	/* the auth helpers fork now, before the listener and control socket open */
+	if (mfa_start(srv) != 0)
+		return -1;
 	if (conf->banner != NULL && file_read(conf->banner, SERVER_BANNER_MAX,
 	    &srv->banner, &len) != 0) {
 		log_warn("banner %s", conf->banner);
@@ -310,6 +320,7 @@ server_stop(struct server *srv)
 		control_close(srv->control);
 	srv->control = NULL;
 	vendor_close_all(srv);
+	mfa_stop(srv);	/* a request in flight fails and lets its connection go */
 	/* the frees were scheduled on the loop: let them run */
 	for (i = 0; i < 4; i++)
 		event_base_loop(srv->base, EVLOOP_NONBLOCK);

@@ -39,6 +39,7 @@ vendor_free_cb(evutil_socket_t fd, short what, void *arg)
 	bridge_free(c->bridge);
 	if (c->grace != NULL)
 		event_free(c->grace);
+	mfa_login_free(c);	/* before ssh_free: it may hold a message */
 	ssh_free(c->ssh);
 	free(c);
 }

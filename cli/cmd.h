@@ -32,6 +32,8 @@ int cmd_reload_main(int argc, char **argv, const char *conf_path);
 
 /* broker/cmd_asset.c: asset host keys and vaulted credentials */
 int cmd_asset_main(int argc, char **argv, const char *conf_path);
+/* broker/cmd_userctl.c: user lock|unlock|reset-mfa through the control socket */
+int cmd_userctl_main(int argc, char **argv, const char *conf_path);
 
 /* pam/cmd_user.c: TOTP enrolment and passwords in the state folder */
 int cmd_user_main(int argc, char **argv, const char *conf_path);

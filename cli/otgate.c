@@ -22,7 +22,8 @@ static const struct cmd_verb verbs[] = {
 	{ "asset", "asset trust NAME\n"
 	    "asset credential NAME --key FILE | --password", cmd_asset_main },
 	{ "user", "user enroll USER [--invite [--valid DURATION]]\n"
-	    "user passwd USER [--stdin]", cmd_user_main },
+	    "user passwd USER [--stdin]\n"
+	    "user lock|unlock|reset-mfa USER", cmd_user_main },
 	{ "verify", "verify [--state DIR] [--keys DIR] [--checkpoints FILE] ID|FILE... | --all\n"
 	    "verify --audit [FILE]\n"
 	    "verify --bundle DIR [--keys DIR]", cmd_verify_main },

@@ -27,7 +27,8 @@
 
 static const char cmd_user_usage[] =
     "usage: otgate user enroll USER [--invite [--valid DURATION]]\n"
-    "       otgate user passwd USER [--stdin]\n";
+    "       otgate user passwd USER [--stdin]\n"
+    "       otgate user lock|unlock|reset-mfa USER\n";
 
 /* What the verbs need from the configuration and the policy. */
 struct cmd_user {
@@ -327,6 +328,10 @@ cmd_user_main(int argc, char **argv, const char *conf_path)
 		return cmd_user_enroll(argc, argv, conf_path);
 	if (argc >= 2 && strcmp(argv[1], "passwd") == 0)
 		return cmd_user_passwd(argc, argv, conf_path);
+	/* these change the running broker's state: its control socket does them */
+	if (argc >= 2 && (strcmp(argv[1], "lock") == 0 || strcmp(argv[1], "unlock") == 0 ||
+	    strcmp(argv[1], "reset-mfa") == 0))
+		return cmd_userctl_main(argc, argv, conf_path);
 	fputs(cmd_user_usage, argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 	return argc >= 2 && strcmp(argv[1], "--help") == 0 ? CMD_OK : CMD_USAGE;
 }

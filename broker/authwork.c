@@ -1,0 +1,92 @@
+/*
+ * authwork.c: one login request as an auth helper process runs it (see
+ * authpool.c). Everything here blocks: crypt(3), PAM, the TOTP store's files
+ * under their per-user flock. Nothing logs: a problem comes back as a status
+ * and a one-line reason for the broker's log.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/broker.h"
+#include "pam/pam.h"
+
+static void
+authwork_totp(const char *dir, const struct authpool_req *req,
+    struct authpool_reply *rep)
+{
+	time_t now = time(NULL);
+	char b32[TOTP_SECRET_B32_MAX];
+	uint64_t counter;
+	int fd, r;
+
+	if ((r = statefile_dir(dir, rep->text, sizeof(rep->text))) != 0 ||
+	    (r = totpstore_lock(dir, req->user, &fd, rep->text, sizeof(rep->text))) != 0) {
+		rep->status = r;
+		return;
+	}
+	switch (req->op) {
+	case AUTHPOOL_ENROLLED:
+		r = totpstore_enrolled(dir, req->user, rep->text, sizeof(rep->text));
+		rep->value = r > 0;
+		r = r < 0 ? r : 0;
+		break;
+	case AUTHPOOL_TOTP:
+		/* "" is how the broker asks for a judgement that must fail (a
+		 * locked user, a wrong first factor) at the cost of a real one */
+		r = totpstore_verify(dir, req->user, now, TOTP_DEFAULT_WINDOW,
+		    TOTP_DEFAULT_DIGITS, req->secret, &counter, rep->text,
+		    sizeof(rep->text));
+		break;
+	case AUTHPOOL_INVITE:
+		r = totpstore_invite_redeem(dir, req->user, now, req->secret, rep->text,
+		    sizeof(rep->text));
+		if (r == 0 && (r = totpstore_pending_new(dir, req->user, now, b32,
+		    sizeof(b32), rep->text, sizeof(rep->text))) == 0)
+			snprintf(rep->text, sizeof(rep->text), "%s", b32);
+		explicit_bzero(b32, sizeof(b32));
+		break;
+	case AUTHPOOL_CONFIRM:
+		r = totpstore_pending_confirm(dir, req->user, now, TOTP_DEFAULT_WINDOW,
+		    TOTP_DEFAULT_DIGITS, req->secret, rep->text, sizeof(rep->text));
+		break;
+	case AUTHPOOL_RESET:
+		r = totpstore_remove(dir, req->user, rep->text, sizeof(rep->text));
+		if (r == 0)
+			r = totpstore_pending_cancel(dir, req->user, rep->text,
+			    sizeof(rep->text));
+		break;
+	default:
+		r = OTG_ERR_INVAL;
+		break;
+	}
+	totpstore_unlock(fd);
+	rep->status = r;
+}
+
+void
+authwork_run(const char *state, const struct authpool_req *req,
+    struct authpool_reply *rep)
+{
+	char path[4096];
+
+	memset(rep, 0, sizeof(*rep));
+	switch (req->op) {
+	case AUTHPOOL_PASSWORD:
+		snprintf(path, sizeof(path), "%s/passwd", state);
+		rep->status = passwd_verify(path, req->user, req->secret, rep->text,
+		    sizeof(rep->text));
+		/* an absent file is a wrong password, at the price of a hash */
+		if (rep->status == OTG_ERR_NOTFOUND)
+			rep->status = OTG_ERR_BADSIG;
+		break;
+	case AUTHPOOL_PAM:
+		rep->status = pamauth_check(PAMAUTH_SERVICE, req->user, req->secret,
+		    req->rhost, rep->text, sizeof(rep->text));
+		break;
+	default:
+		snprintf(path, sizeof(path), "%s/totp", state);
+		authwork_totp(path, req, rep);
+		break;
+	}
+}
