@@ -155,6 +155,8 @@ struct conf {
 	unsigned max_auth_failures;	/* failures within lockout that lock a user */
 	uint64_t lockout;	/* seconds: the failure window and the lock */
 	int siem_format;	/* 0 json, 1 rfc5424, 2 cef (broker's enum siem_format) */
+	uint64_t recording_retention;	/* seconds; otgate purge removes older */
+	struct strlist recording_recipient;	/* auditor X25519 .pub paths: encrypt */
 };
 /* Read and check path; every problem goes to d. 0, or OTG_ERR_INVAL with
  * errors in d (and *out NULL). */

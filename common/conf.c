@@ -13,7 +13,7 @@
 
 #include "common/common.h"
 
-enum conf_type { CONF_PATH, CONF_STRING, CONF_LISTEN, CONF_EGRESS, CONF_STARTUPS,
+enum conf_type { CONF_PATH, CONF_PATHS, CONF_STRING, CONF_LISTEN, CONF_EGRESS, CONF_STARTUPS,
 	CONF_UINT, CONF_FAILURES, CONF_DURATION, CONF_SIEM };
 
 struct conf_key {
@@ -48,6 +48,8 @@ static const struct conf_key conf_keys[] = {
 	{ "max-auth-failures", CONF_FAILURES, CONF_OFF(max_auth_failures), "5", 0 },
 	{ "lockout", CONF_DURATION, CONF_OFF(lockout), "15m", 0 },
 	{ "siem-format", CONF_SIEM, CONF_OFF(siem_format), "json", 0 },
+	{ "recording-retention", CONF_DURATION, CONF_OFF(recording_retention), "400d", 0 },
+	{ "recording-recipient", CONF_PATHS, CONF_OFF(recording_recipient), NULL, 1 },
 };
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -159,6 +161,23 @@ conf_apply(struct conf *c, const struct conf_key *k, const char *v,
 		}
 		free(*(char **)field);
 		return conf_path_value(c, v, (char **)field);
+	case CONF_PATHS:
+		if ((r = strlist_split(v, &words)) != 0)
+			return r;
+		for (i = 0; i < words.n && r == 0; i++) {
+			char *path;
+
+			if ((r = conf_path_value(c, words.v[i], &path)) == 0) {
+				r = strlist_push((struct strlist *)field, path);
+				free(path);
+			}
+		}
+		if (words.n == 0) {
+			*expect = "one or more paths";
+			r = OTG_ERR_INVAL;
+		}
+		strlist_free(&words);
+		return r;
 	case CONF_STRING:
 		if (!value_name_ok(v)) {
 			*expect = "a user name";
@@ -358,6 +377,7 @@ conf_free(struct conf *c)
 	free(c->egress);
 	free(c->user);
 	free(c->banner);
+	strlist_free(&c->recording_recipient);
 	free(c);
 }
 

@@ -60,8 +60,9 @@ test_defaults_and_values(void **state)
 	    "state = state\npolicy = /etc/x/policy.conf\n"
 	    "egress = 10.0.0.0/8\negress = 127.0.0.2/32 fd00::/8\n"
 	    "max-startups = 5:50:20\nlogin-grace = 2m\nuser = otgate\n"
-	    "mfa-grace = 5m\nmax-auth-failures = 3\nlockout = 1h\nsiem-format = cef\n",
-	    &d, &c), 0);
+	    "mfa-grace = 5m\nmax-auth-failures = 3\nlockout = 1h\nsiem-format = cef\n"
+	    "recording-retention = 90d\nrecording-recipient = a.pub /k/b.pub\n"
+	    "recording-recipient = c.pub\n", &d, &c), 0);
 	assert_int_equal(d.nerrors + d.nwarnings, 0);
 	assert_int_equal(c->listen.n, 2);
 	assert_string_equal(c->listen.v[1], "[::1]:2222");
@@ -85,6 +86,11 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c->max_auth_failures, 3);
 	assert_int_equal(c->lockout, 3600);
 	assert_int_equal(c->siem_format, 2);
+	assert_int_equal(c->recording_retention, 90 * 86400);
+	assert_int_equal(c->recording_recipient.n, 3);
+	snprintf(want, sizeof(want), "%s/a.pub", dir);
+	assert_string_equal(c->recording_recipient.v[0], want);
+	assert_string_equal(c->recording_recipient.v[1], "/k/b.pub");
 	conf_free(c);
 	diag_free(&d);
 
@@ -97,6 +103,8 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c->max_auth_failures, 5);
 	assert_int_equal(c->lockout, 900);
 	assert_int_equal(c->siem_format, 0);
+	assert_int_equal(c->recording_retention, 400 * 86400);
+	assert_int_equal(c->recording_recipient.n, 0);
 	conf_free(c);
 	diag_free(&d);
 }
