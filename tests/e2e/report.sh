@@ -46,7 +46,10 @@ real=$(grep '"event":"session.start"' "$WORK/audit.log" | head -1 |
 kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
 
 # --- recordings as the broker makes them, tied into the audit chain
-cc -std=c11 -D_GNU_SOURCE -I"$TOP" -o "$WORK/recgen" "$TOP/tests/e2e/recgen.c" \
+san=""
+case $BUILD in */san) san="-fsanitize=address,undefined -fno-omit-frame-pointer" ;; esac
+# shellcheck disable=SC2046,SC2086
+cc -std=c11 -D_GNU_SOURCE -I"$TOP" $san -o "$WORK/recgen" "$TOP/tests/e2e/recgen.c" \
 	"$BUILD/libotg.a" $(pkg-config --libs libssh libevent liboath libcrypto sqlite3 \
 	libqrencode) -lpam -lcrypt -lpthread || { echo "FAIL: cannot build recgen"; exit 1; }
 "$WORK/recgen" "$WORK/state" "$WORK/auditor.pub" >"$WORK/ids" || { echo "FAIL: recgen"; exit 1; }
