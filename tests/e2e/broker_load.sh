@@ -47,6 +47,9 @@ old=$(otg status | sed -n 's/^policy //p')
 # bad reload: the old policy stays
 cp "$WORK/policy.conf" "$WORK/policy.good"
 echo "[role broken" >>"$WORK/policy.conf"
+out=$("$OTGATED" -t -f "$WORK/otgated.conf" 2>&1); rc=$?
+check "otgated -t refuses the broken policy with FILE:LINE:COL (rc $rc)" \
+	eval '[ $rc -eq 1 ] && echo "$out" | grep -q "policy.conf:[0-9]*:[0-9]*: error"'
 out=$(otg reload 2>&1); rc=$?
 check "otgate reload of a broken policy fails and says why (rc $rc)" \
 	eval '[ $rc -ne 0 ] && echo "$out" | grep -q "policy.conf:"'
@@ -74,6 +77,8 @@ check "plc1 is now refused (rc $rc: $out)" [ $rc -eq 1 ]
 out=$(vssh alice+plc2 'echo ok2')
 check "plc2 still allowed ($out)" [ "$out" = ok2 ]
 cp "$WORK/policy.good" "$WORK/policy.conf"
+out=$("$OTGATED" -t -f "$WORK/otgated.conf" 2>&1); rc=$?
+check "otgated -t accepts the good configuration (rc $rc: $out)" [ $rc -eq 0 ]
 out=$(otg reload 2>&1); rc=$?
 check "otgate reload of a good policy (rc $rc: $out)" [ $rc -eq 0 ]
 check "audit: policy.reload ok" audit_has policy.reload '"result":"ok"'
