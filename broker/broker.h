@@ -147,6 +147,7 @@ struct server {
 	struct conn *conns;
 	unsigned nconns;
 	struct mfa *mfa;	/* mfa.c */
+	struct record *record;	/* record.c */
 };
 /* Takes ownership of conf and policy. */
 int server_start(struct server *srv, struct event_base *base, struct conf *conf,
@@ -272,6 +273,7 @@ struct session {
 	uint64_t bytes_in, bytes_out;	/* vendor->asset, asset->vendor */
 	int exit_status;	/* -1 unknown */
 	char *exit_signal;
+	struct recording *rec;	/* record.c; NULL before running or once failed */
 	struct session *next;	/* in conn->sessions */
 	unsigned refs;
 };
@@ -315,6 +317,23 @@ const char *relay_pump(struct session *s);
 void relay_asset_callbacks(struct session *s, ssh_channel ach);
 /* The vendor channel's signal callback. */
 void relay_vendor_callbacks(struct session *s, ssh_channel vch);
+
+/* record.c: every relayed channel recorded (recorder/recorder.h), fail closed.
+ * record_start forks the signer (STATE/keys/recording.key, made if missing),
+ * so call it before the host key is read and privileges drop; it audits
+ * recordings a crash left open (recording.interrupted) and opens the index on
+ * the loop's first turn. The session calls return -1 after they refused the
+ * session with "recording failed: WHY" (audit recording.failed): the caller
+ * relays nothing more. */
+struct record;
+struct recording;
+int record_start(struct server *srv);
+void record_stop(struct server *srv);
+int record_session_open(struct session *s);	/* before the first byte */
+/* Before forwarding: to_asset 1 for the vendor's input, 0 for the asset's output. */
+int record_data(struct session *s, int to_asset, const void *data, size_t len);
+int record_resize(struct session *s);	/* s->cols, s->rows */
+void record_session_close(struct session *s);	/* uses s->exit_status */
 
 /* sdnotify.c: systemd's Type=notify protocol over $NOTIFY_SOCKET (a path or
  * @abstract), without libsystemd. No-ops returning 0 when the variable is unset;

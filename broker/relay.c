@@ -9,7 +9,7 @@
  * windows; a peer that ignores its window overflows the pending buffer and
  * ends the session. Every byte passes through relay_forward(), once and in
  * order, before it is forwarded: that is where a session's bytes are counted
- * (and, later, recorded).
+ * and recorded (record.c); a byte that could not be recorded is not relayed.
  *
  * Ending mirrors what OpenSSH does without a broker: the vendor's EOF goes on
  * to the asset once all its data went; the asset's data, EOF, exit-status or
@@ -169,6 +169,8 @@ relay_flush(struct session *s, enum relay_stream st)
 static int
 relay_forward(struct session *s, enum relay_stream st, const void *data, size_t len)
 {
+	if (record_data(s, st == RELAY_TO_ASSET, data, len) != 0)
+		return -1;
 	if (st == RELAY_TO_ASSET)
 		s->bytes_in += len;
 	else
@@ -209,11 +211,14 @@ relay_move(struct session *s, enum relay_stream st, uint8_t *chunk)
 	return moved;
 }
 
-/* What the vendor asked for meanwhile: a new terminal size, a signal. */
-static void
+/* What the vendor asked for meanwhile: a new terminal size, a signal.
+ * -1 when the recording failed (the session is closed then). */
+static int
 relay_requests(struct session *s, ssh_channel ach)
 {
 	if (s->resized && s->pty) {
+		if (record_resize(s) != 0)
+			return -1;
 		ssh_channel_change_pty_size(ach, s->cols, s->rows);
 		s->resized = 0;
 	}
@@ -222,6 +227,7 @@ relay_requests(struct session *s, ssh_channel ach)
 		free(s->signal);
 		s->signal = NULL;
 	}
+	return 0;
 }
 
 const char *
@@ -234,7 +240,8 @@ relay_pump(struct session *s)
 
 	if (ach == NULL)
 		return "no asset channel";
-	relay_requests(s, ach);
+	if (relay_requests(s, ach) != 0)
+		return "recording failed";
 	for (round = 0; round < RELAY_ROUNDS; round++) {
 		moved = 0;
 		for (st = 0; st < RELAY_NSTREAMS; st++) {

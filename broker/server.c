@@ -285,6 +285,9 @@ server_start(struct server *srv, struct event_base *base, struct conf *conf,
 		log_warnx("audit log %s: cannot open", conf->audit_log);
 		return -1;
 	}
+	/* the signer forks before any secret is read and before root is dropped */
+	if (record_start(srv) != 0)
+		return -1;
 	if (policystore_keep(conf->state, policy) != 0)
 		log_warnx("could not keep a copy of policy %.12s", policy_hash(policy));
 	if (server_hostkey(srv) != 0)
@@ -324,6 +327,7 @@ server_stop(struct server *srv)
 	/* the frees were scheduled on the loop: let them run */
 	for (i = 0; i < 4; i++)
 		event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	record_stop(srv);	/* after the sessions closed their recordings */
 	listener_close(srv->listener);
 	srv->listener = NULL;
 	if (srv->dns != NULL)

@@ -178,6 +178,7 @@ session_close(struct session *s, const char *why)
 		ssh_message_free(s->held);
 		s->held = NULL;
 	}
+	record_session_close(s);
 	if (s->started) {
 		server_audit(s->conn->srv, "session.end", (struct audit_field[]){
 		    AUDIT_STR("session", s->id), AUDIT_STR("conn", s->conn->id),
@@ -235,6 +236,9 @@ session_decide(struct session *s)
 void
 session_asset_ready(struct session *s)
 {
+	/* recorded from the first byte, or refused */
+	if (record_session_open(s) != 0)
+		return;
 	if (s->held != NULL) {
 		ssh_message_channel_request_reply_success(s->held);
 		ssh_message_free(s->held);

@@ -122,6 +122,7 @@ dump_role(FILE *fp, const struct policy_role *r)
 	fprintf(fp, "reason = %s\n", r->reason ? "required" : "none");
 	dump_duration(fp, "max-session", r->max_session);
 	dump_duration(fp, "idle-timeout", r->idle_timeout);
+	fprintf(fp, "record-input = %s\n", r->record_input ? "yes" : "no");
 }
 
 static void

@@ -295,6 +295,13 @@ keys_role_idle_timeout(struct parse *ps, void *obj, const struct ini_entry *e)
 	keys_duration(ps, e, &((struct policy_role *)obj)->idle_timeout);
 }
 
+static void
+keys_role_record_input(struct parse *ps, void *obj, const struct ini_entry *e)
+{
+	if (value_bool(e->value, &((struct policy_role *)obj)->record_input) != 0)
+		PARSE_ERR(ps, e, "bad record-input '%s': expected yes or no", e->value);
+}
+
 const struct parse_key keys_role[] = {
 	{ "assets", 0, keys_role_assets },
 	{ "deny", 0, keys_role_deny },
@@ -304,6 +311,7 @@ const struct parse_key keys_role[] = {
 	{ "reason", 0, keys_role_reason },
 	{ "max-session", 0, keys_role_max_session },
 	{ "idle-timeout", 0, keys_role_idle_timeout },
+	{ "record-input", 0, keys_role_record_input },
 	{ NULL, 0, NULL }
 };
 

@@ -145,6 +145,7 @@ struct policy_role {
 	int approval;		/* approval = required */
 	int reason;		/* reason = required */
 	uint64_t max_session, idle_timeout;	/* seconds, 0: no limit */
+	int record_input;	/* record-input: the vendor's keystrokes too (default) */
 	struct policy_loc loc, assets_loc, deny_loc, window_loc;
 };
 

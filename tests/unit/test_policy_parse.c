@@ -331,6 +331,8 @@ static const struct {
 	{ "[role r]\nreason = maybe\n", 2, 10, "bad reason 'maybe'" },
 	{ "[role r]\nmax-session = 2x\n", 2, 15, "bad duration '2x' for max-session" },
 	{ "[role r]\nidle-timeout = 15\n", 2, 16, "bad duration '15' for idle-timeout" },
+	{ "[role r]\nrecord-input = maybe\n", 2, 16, "bad record-input 'maybe': "
+	    "expected yes or no" },
 	/* users */
 	{ "[user u]\nauth = password\nroles = r\n", 3, 9,
 	    "user u names unknown role 'r' (no [role r] section)" },
@@ -625,6 +627,37 @@ test_hash_follows_text(void **state)
 	policy_free(c);
 }
 
+/* record-input is yes unless a role says no, and the dump says which. */
+static void
+test_record_input(void **state)
+{
+	struct policy *p;
+	struct diag d;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	(void)state;
+	p = load_ok("[role quiet]\nrecord-input = no\n[role plain]\n"
+	    "[role loud]\nrecord-input = yes\n", &d);
+	assert_int_equal(p->nroles, 3);
+	/* roles are sorted by name: loud, plain, quiet */
+	assert_string_equal(p->roles[0].name, "loud");
+	assert_int_equal(p->roles[0].record_input, 1);
+	assert_int_equal(p->roles[1].record_input, 1);
+	assert_string_equal(p->roles[2].name, "quiet");
+	assert_int_equal(p->roles[2].record_input, 0);
+	assert_non_null(fp = open_memstream(&out, &len));
+	assert_int_equal(policy_dump(p, fp), 0);
+	fclose(fp);
+	assert_non_null(strstr(out, "reason = none\nrecord-input = yes\n\n[role quiet]"));
+	assert_non_null(strstr(out, "[role quiet]\n"));
+	assert_non_null(strstr(strstr(out, "[role quiet]\n"), "record-input = no\n"));
+	free(out);
+	diag_free(&d);
+	policy_free(p);
+}
+
 static char *
 dump_of(const char *text)
 {
@@ -784,6 +817,7 @@ main(void)
 		    remove_tree),
 		cmocka_unit_test(test_egress),
 		cmocka_unit_test(test_hash_follows_text),
+		cmocka_unit_test(test_record_input),
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_dump_is_canonical),
 		cmocka_unit_test(test_hostile_input),
