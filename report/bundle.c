@@ -100,6 +100,26 @@ bundle_chain_line(const struct auditlog *log, char *out, size_t outsz)
 		    escape_str(why, sizeof(why), log->why));
 }
 
+void
+bundle_coverage_line(const struct auditlog *log, time_t since, char *out, size_t outsz)
+{
+	char first[64];
+
+	out[0] = '\0';
+	if (log->n > 0 && log->ev[0].ts <= since)
+		return;
+	if (log->n == 0) {
+		snprintf(out, outsz, "The audit log holds no events: if the broker ran in "
+		    "the period, its events are in rotated files, which this report did not "
+		    "read.");
+		return;
+	}
+	bundle_ts(&log->ev[0], first, sizeof(first));
+	snprintf(out, outsz, "The audit log begins at %s, after the start of the period: "
+	    "if the broker ran before that, its earlier events are in rotated files, which "
+	    "this report did not read (give --audit-log to read one).", first);
+}
+
 /* Copy a file as it is (a policy, a public key) into the bundle. */
 static int
 bundle_copy(const struct bundle *b, const char *from, const char *rel)
@@ -244,8 +264,13 @@ bundle_audit_verdict(const struct bundle *b)
 	buf_init(&t, 65536);
 	bundle_chain_line(b->p->log, line, sizeof(line));
 	if ((r = buf_printf(&t, "%s\n%s: %llu lines read, %lu not events\n", line,
-	    b->p->audit_log, b->p->log->nlines, b->p->log->nskipped)) == 0)
-		r = bundle_put_file(b, "audit-verify.txt", &t);
+	    b->p->audit_log, b->p->log->nlines, b->p->log->nskipped)) != 0)
+		goto out;
+	bundle_coverage_line(b->p->log, b->p->scope->since, line, sizeof(line));
+	if (line[0] != '\0' && (r = buf_printf(&t, "%s\n", line)) != 0)
+		goto out;
+	r = bundle_put_file(b, "audit-verify.txt", &t);
+out:
 	buf_free(&t);
 	return r;
 }

@@ -305,6 +305,9 @@ report_incident(int argc, char **argv, const char *conf_path, struct report_args
 	printf("%s: %lu events, %lu sessions (%lu verified, %lu tampered or missing), "
 	    "%lu policies\n%s\n", a->out, sum.events, sum.sessions, sum.verified,
 	    sum.problems, sum.policies, chain);
+	bundle_coverage_line(&log, a->scope.since, chain, sizeof(chain));
+	if (chain[0] != '\0')
+		fprintf(stderr, "otgate: report: %s\n", chain);
 	/* the bundle is written either way; the status tells a script to look */
 	r = log.chain_ok && sum.problems == 0 ? CMD_OK : CMD_NO;
 out:

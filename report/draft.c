@@ -256,7 +256,7 @@ draft_facts(const struct bundle *b, const struct draft_sets *d, struct buf *out)
 {
 	const struct evsession *s;
 	struct strlist tags = { NULL, 0 };
-	char since[32], until[32], ts[64];
+	char since[32], until[32], ts[64], cover[512];
 	unsigned long ok = 0;
 	const char *v;
 	size_t i;
@@ -281,6 +281,9 @@ draft_facts(const struct bundle *b, const struct draft_sets *d, struct buf *out)
 	    draft_count(b, "policy.deny"), draft_count(b, "approval.granted"),
 	    draft_count(b, "approval.denied"), draft_count(b, "hostkey.mismatch"),
 	    draft_count(b, "policy.reload"))) != 0)
+		goto out;
+	bundle_coverage_line(b->p->log, b->p->scope->since, cover, sizeof(cover));
+	if (cover[0] != '\0' && (r = buf_printf(out, "**%s**\n\n", cover)) != 0)
 		goto out;
 	if (d->assets.n == 0 && (r = buf_puts(out, "None.\n")) != 0)
 		goto out;

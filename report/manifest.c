@@ -27,10 +27,11 @@ manifest_name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every entry under dir/rel, as paths relative to dir; a link or a special
- * file is listed too, marked by a leading '!', so verification can refuse it. */
+/* Every plain file under dir/rel into files, as paths relative to dir; links
+ * and special files into odd, so verification can refuse them. */
 static int
-manifest_list(const char *dir, const char *rel, int depth, struct strlist *out)
+manifest_list(const char *dir, const char *rel, int depth, struct strlist *files,
+    struct strlist *odd)
 {
 	char path[4096], sub[4096];
 	struct dirent *de;
@@ -44,7 +45,7 @@ manifest_list(const char *dir, const char *rel, int depth, struct strlist *out)
 	    (int)sizeof(path))
 		return OTG_ERR_TOOBIG;
 	if ((d = opendir(path)) == NULL)
-		return OTG_ERR_IO;
+		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
 	while (r == 0 && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -54,17 +55,12 @@ manifest_list(const char *dir, const char *rel, int depth, struct strlist *out)
 			r = OTG_ERR_TOOBIG;
 			break;
 		}
-		if (lstat(path, &st) != 0) {
+		if (lstat(path, &st) != 0)
 			r = OTG_ERR_IO;
-		} else if (S_ISDIR(st.st_mode)) {
-			r = manifest_list(dir, sub, depth + 1, out);
-		} else if (S_ISREG(st.st_mode)) {
-			r = strlist_push(out, sub);
-		} else {
-			memmove(sub + 1, sub, strnlen(sub, sizeof(sub) - 2) + 1);
-			sub[0] = '!';
-			r = strlist_push(out, sub);
-		}
+		else if (S_ISDIR(st.st_mode))
+			r = manifest_list(dir, sub, depth + 1, files, odd);
+		else
+			r = strlist_push(S_ISREG(st.st_mode) ? files : odd, sub);
 	}
 	closedir(d);
 	return r;
@@ -134,7 +130,7 @@ manifest_write_file(const char *dir, const char *name, const struct buf *b)
 int
 manifest_write(const char *dir, void *pkey)
 {
-	struct strlist files = { NULL, 0 };
+	struct strlist files = { NULL, 0 }, odd = { NULL, 0 };
 	struct buf man, sig;
 	char path[4096], hex[65];
 	size_t i;
@@ -142,14 +138,18 @@ manifest_write(const char *dir, void *pkey)
 
 	buf_init(&man, MANIFEST_MAX);
 	buf_init(&sig, 65536);
-	if ((r = manifest_list(dir, "", 0, &files)) != 0)
+	if ((r = manifest_list(dir, "", 0, &files, &odd)) != 0)
 		goto out;
+	/* the bundle was made by us: anything but plain files is a bug */
+	if (odd.n > 0) {
+		r = OTG_ERR_INVAL;
+		goto out;
+	}
 	qsort(files.v, files.n, sizeof(*files.v), manifest_name_cmp);
 	for (i = 0; i < files.n; i++) {
 		if (manifest_is_own(files.v[i]))
 			continue;
-		/* the bundle was made by us: anything but a plain file is a bug */
-		if (files.v[i][0] == '!' || strchr(files.v[i], '\n') != NULL) {
+		if (strchr(files.v[i], '\n') != NULL) {
 			r = OTG_ERR_INVAL;
 			goto out;
 		}
@@ -169,6 +169,7 @@ manifest_write(const char *dir, void *pkey)
 		r = manifest_write_file(dir, MANIFEST_SIG_NAME, &sig);
 out:
 	strlist_free(&files);
+	strlist_free(&odd);
 	buf_free(&man);
 	buf_free(&sig);
 	return r;
@@ -290,14 +291,14 @@ manifest_recordings(const char *dir, const struct strlist *files,
 int
 manifest_verify(const char *dir, const struct reckey_set *keys, FILE *fp)
 {
-	struct strlist files = { NULL, 0 }, listed = { NULL, 0 };
+	struct strlist files = { NULL, 0 }, odd = { NULL, 0 }, listed = { NULL, 0 };
 	uint8_t pub[REC_ED25519_LEN];
 	char path[4096], *man = NULL, *sig = NULL, *line, *save = NULL, esc[512];
 	const char *rel;
 	size_t manlen = 0, siglen = 0, i, nfiles = 0;
 	int r, bad = 0;
 
-	if ((r = manifest_list(dir, "", 0, &files)) != 0) {
+	if ((r = manifest_list(dir, "", 0, &files, &odd)) != 0) {
 		fprintf(fp, "%s: %s\n", dir, otg_strerror(r));
 		goto out;
 	}
@@ -336,8 +337,12 @@ manifest_verify(const char *dir, const struct reckey_set *keys, FILE *fp)
 		if (manifest_is_own(files.v[i]) || strlist_contains(&listed, files.v[i]))
 			continue;
 		fprintf(fp, "%s: not listed in the manifest\n",
-		    escape_str(esc, sizeof(esc), files.v[i][0] == '!' ? files.v[i] + 1 :
-		    files.v[i]));
+		    escape_str(esc, sizeof(esc), files.v[i]));
+		bad = 1;
+	}
+	for (i = 0; i < odd.n; i++) {
+		fprintf(fp, "%s: not a plain file (a link or device has no place in a "
+		    "bundle)\n", escape_str(esc, sizeof(esc), odd.v[i]));
 		bad = 1;
 	}
 	manifest_recordings(dir, &files, keys, fp);
@@ -348,6 +353,7 @@ out:
 	free(man);
 	free(sig);
 	strlist_free(&files);
+	strlist_free(&odd);
 	strlist_free(&listed);
 	if (r == 0 && bad)
 		r = OTG_ERR_BADSIG;

@@ -123,6 +123,10 @@ int bundle_md(struct buf *out, const char *s);
 const char *bundle_ts(const struct scope_event *ev, char *out, size_t outsz);
 /* The audit chain's verdict as one line (no newline). */
 void bundle_chain_line(const struct auditlog *log, char *out, size_t outsz);
+/* "" when the log reaches back to the range's start; else a warning that
+ * earlier events are in rotated files this report did not read. */
+void bundle_coverage_line(const struct auditlog *log, time_t since, char *out,
+    size_t outsz);
 
 /* timeline.c: timeline.jsonl (the audit lines as written, so their hashes
  * check) and timeline.md (the same for people). */
