@@ -13,11 +13,14 @@
  *   reply    status i32 (big-endian), value i64, TEXT NUL
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -41,6 +44,7 @@ struct authpool_helper {
 	struct authpool *pool;
 	pid_t pid;
 	pid_t forker;		/* who forked it: daemon() makes another process */
+	time_t started;
 	int fd;			/* -1: none running */
 	struct event *ev;
 	struct event *timer;
@@ -50,6 +54,7 @@ struct authpool_helper {
 struct authpool {
 	struct event_base *base;
 	char *state;
+	char *user;		/* drop to this user when forked as root; NULL: stay */
 	struct authpool_helper h[AUTHPOOL_HELPERS];
 	struct authpool_job *head, *tail;
 	size_t nqueued;
@@ -201,6 +206,25 @@ authpool_helper_main(const char *state)
 	}
 }
 
+/* A helper started by root gives root up before it reads a single request:
+ * PAM, crypt(3) and the store then run as the broker's own user. */
+static int
+authpool_drop(const char *user)
+{
+	struct passwd *pw;
+	gid_t gid;
+
+	if (user == NULL || geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL || pw->pw_uid == 0)
+		return -1;
+	gid = pw->pw_gid;
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1 || setuid(0) != -1)
+		return -1;
+	return 0;
+}
+
 static void authpool_read_cb(evutil_socket_t, short, void *);
 static void authpool_timeout_cb(evutil_socket_t, short, void *);
 
@@ -229,11 +253,14 @@ authpool_spawn(struct authpool_helper *h)
 		if (dup2(sv[1], AUTHPOOL_FD) == -1)
 			_exit(1);
 		close_range(AUTHPOOL_FD + 1, ~0U, 0);
+		if (authpool_drop(p->user) != 0)
+			_exit(1);
 		authpool_helper_main(p->state);
 	}
 	close(sv[1]);
 	h->pid = pid;
 	h->forker = getpid();
+	h->started = time(NULL);
 	h->fd = sv[0];
 	if (evutil_make_socket_nonblocking(h->fd) != 0 ||
 	    (h->ev = event_new(p->base, h->fd, EV_READ | EV_PERSIST, authpool_read_cb,
@@ -295,9 +322,13 @@ authpool_reap(struct authpool_helper *h, const char *why)
 static void
 authpool_lost(struct authpool_helper *h, const char *why)
 {
-	log_warnx("auth helper %d: %s; replacing it", (int)h->pid, why);
+	/* one that dies at once would die again: the next request retries it */
+	int again = time(NULL) - h->started >= 1;
+
+	log_warnx("auth helper %d: %s; %s", (int)h->pid, why, again ? "replacing it" :
+	    "it had just started");
 	authpool_reap(h, why);
-	if (authpool_spawn(h) != 0)
+	if (again && authpool_spawn(h) != 0)
 		authpool_reap(h, "no helper");
 	authpool_dispatch(h->pool);
 }
@@ -412,13 +443,17 @@ authpool_submit(struct authpool *p, const struct authpool_req *req, authpool_cb 
 }
 
 int
-authpool_open(struct event_base *base, const char *state, struct authpool **out)
+authpool_open(struct event_base *base, const char *state, const char *user,
+    struct authpool **out)
 {
 	struct authpool *p;
 	size_t i;
 
 	*out = NULL;
-	if ((p = calloc(1, sizeof(*p))) == NULL || (p->state = strdup(state)) == NULL) {
+	if ((p = calloc(1, sizeof(*p))) == NULL || (p->state = strdup(state)) == NULL ||
+	    (user != NULL && (p->user = strdup(user)) == NULL)) {
+		if (p != NULL)
+			free(p->state);
 		free(p);
 		return OTG_ERR_NOMEM;
 	}
@@ -452,5 +487,6 @@ authpool_close(struct authpool *p)
 		authpool_fail_job(job, "broker stopping");
 	}
 	free(p->state);
+	free(p->user);
 	free(p);
 }

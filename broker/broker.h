@@ -391,8 +391,11 @@ struct authpool_reply {
 };
 struct authpool;
 typedef void authpool_cb(const struct authpool_reply *r, void *arg);
-/* state: the state folder (STATE/passwd, STATE/totp). */
-int authpool_open(struct event_base *base, const char *state, struct authpool **out);
+/* state: the state folder (STATE/passwd, STATE/totp). Started as root, each
+ * helper drops to user (otgated.conf `user`; NULL: stays) right after fork,
+ * so no helper keeps root while the broker itself drops later. */
+int authpool_open(struct event_base *base, const char *state, const char *user,
+    struct authpool **out);
 /* Queue a request; cb runs later from the loop, exactly once (also when the
  * pool closes). OTG_ERR_TOOBIG: queue full; OTG_ERR_INVAL: fields too long. */
 int authpool_submit(struct authpool *p, const struct authpool_req *req,

@@ -620,7 +620,7 @@ mfa_start(struct server *srv)
 		log_warnx("cannot set up the login tables");
 		return -1;
 	}
-	if (authpool_open(srv->base, conf->state, &mfa->pool) != 0) {
+	if (authpool_open(srv->base, conf->state, conf->user, &mfa->pool) != 0) {
 		log_warnx("cannot start the auth helpers");
 		return -1;
 	}

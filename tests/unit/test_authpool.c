@@ -113,7 +113,7 @@ setup(void **state)
 	if (mkdtemp(f->dir) == NULL || (f->base = event_base_new()) == NULL)
 		return -1;
 	snprintf(f->totp, sizeof(f->totp), "%s/totp", f->dir);
-	if (authpool_open(f->base, f->dir, &f->pool) != 0)
+	if (authpool_open(f->base, f->dir, NULL, &f->pool) != 0)
 		return -1;
 	*state = f;
 	return 0;
