@@ -38,7 +38,9 @@ evsession_add(struct bundle *b, const struct scope_event *ev, size_t *cap)
 {
 	struct evsession *s, *grown;
 
-	if (strlen(ev->session) != REC_ID_LEN)
+	/* the ID names a folder of the bundle: a forged one must not climb out */
+	if (strlen(ev->session) != REC_ID_LEN ||
+	    strspn(ev->session, "0123456789abcdef") != REC_ID_LEN)
 		return 0;
 	if ((s = evsession_find(b, ev->session)) == NULL) {
 		if (b->nsess == *cap) {

@@ -75,6 +75,11 @@ with open(path, 'ab') as f:
                     % (ts, seq, hashlib.sha256(last).hexdigest(), ev, sid, 'c' * 32, extra)).encode()
             f.write(line + b'\n')
             last = line
+    # a forged session ID that would climb out of the bundle's sessions/
+    seq += 1
+    line = ('{"ts":"%s","seq":%d,"prev":"%s","event":"session.start","session":"%s","user":"alice","asset":"plc-line3"}'
+            % (ts, seq, hashlib.sha256(last).hexdigest(), "../" * 10 + "zz")).encode()
+    f.write(line + b'\n')
 PY
 check "the audit chain still verifies" O verify --audit
 # the exec recording is edited before anyone exports it
@@ -95,6 +100,7 @@ while IFS= read -r line; do
 	grep -qxF -- "$line" "$WORK/audit.log" || n=$((n + 1))
 done <"$B/timeline.jsonl"
 check "every timeline line is byte for byte an audit line, hashes intact ($n not)" [ $n -eq 0 ]
+check "a forged session ID writes nothing outside the bundle" sh -c "[ ! -e /zz ] && [ ! -e '$WORK/zz' ]"
 check "the timeline holds the refused login" grep -q '"event":"auth.failure".*mallory' "$B/timeline.jsonl"
 check "the timeline holds the real exec session" grep -q "\"session.start\",\"session\":\"$real\"" "$B/timeline.jsonl"
 check "the timeline holds the reload with the new policy hash" \
