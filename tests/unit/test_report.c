@@ -1,7 +1,8 @@
 /* test_report.c: the pieces of an incident bundle that must be exact. SSHSIG
  * signatures round-trip and fail on any changed message byte, another
- * namespace, a damaged armour or a swapped key (ssh-keygen -Y verify checks
- * the same signatures in tests/e2e/report.sh); audit timestamps parse
+ * namespace, a damaged armour or a swapped key; one made by ssh-keygen -Y sign
+ * verifies (and ssh-keygen -Y verify checks ours in tests/e2e/report.sh);
+ * audit timestamps parse
  * strictly; the scope keeps events by time, asset, user and source, brings a
  * connection's login and a session's checkpoints along, and keeps context
  * events (reloads) whatever the filters. */
@@ -116,6 +117,29 @@ test_sshsig_refuses(void **state)
 	buf_free(&sig);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(other);
+}
+
+/* `ssh-keygen -Y sign -n otgate-report` over "some manifest\n" (also the
+ * seed of tests/fuzz/corpus/sshsig). */
+static const char keygen_sig[] =
+    "-----BEGIN SSH SIGNATURE-----\n"
+    "U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAg9E3S50KsmYr2wHWAoABD46xhyj\n"
+    "9yrNk9bibPstNUgqUAAAANb3RnYXRlLXJlcG9ydAAAAAAAAAAGc2hhNTEyAAAAUwAAAAtz\n"
+    "c2gtZWQyNTUxOQAAAEC84ukXpNGrmPRBbsPkO/IBImFtCZgii64E/H2/gPzKqbrjzGIWw4\n"
+    "8cdc4qeRrLtk/NMEZVXpnkgs/Mh2wQJzsC\n"
+    "-----END SSH SIGNATURE-----\n";
+
+static void
+test_sshsig_from_ssh_keygen(void **state)
+{
+	uint8_t pub[REC_ED25519_LEN];
+
+	(void)state;
+	assert_int_equal(sshsig_verify(keygen_sig, strlen(keygen_sig), SSHSIG_NAMESPACE,
+	    "some manifest\n", 14, pub), 0);
+	assert_int_equal(pub[0], 0xf4);	/* the key it names, AAAAg9E3... */
+	assert_int_equal(sshsig_verify(keygen_sig, strlen(keygen_sig), SSHSIG_NAMESPACE,
+	    "some manifest!", 14, pub), OTG_ERR_BADSIG);
 }
 
 static void
@@ -320,6 +344,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sshsig_roundtrip),
 		cmocka_unit_test(test_sshsig_refuses),
+		cmocka_unit_test(test_sshsig_from_ssh_keygen),
 		cmocka_unit_test(test_sshsig_pubkey_line),
 		cmocka_unit_test(test_ts_parse),
 		cmocka_unit_test(test_scope_user_part),
