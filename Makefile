@@ -1,6 +1,6 @@
 # otgate: plain GNU make. Objects live under $(BUILD); SAN=1 builds an
 # ASan+UBSan tree under build/san. Sources are found by folder:
-#   common/ policy/ recorder/ pam/ broker/  -> build/libotg.a (minus the below)
+#   common/ policy/ recorder/ pam/ broker/ report/ -> build/libotg.a (minus the below)
 #   broker/main.c                           -> otgated's main
 #   cli/otgate.c and */cmd_*.c              -> otgate (verbs live with their component)
 #   pam/pam_otgate.c                        -> pam_otgate.so
