@@ -247,9 +247,11 @@ record_session_open(struct session *s)
 	p.index = record_index(srv);
 	p.recipients = (const uint8_t (*)[32])rc->recipients;
 	p.nrecipients = rc->nrecipients;
+	errno = 0;
 	if ((r = recording_open(&p, &s->rec)) != 0) {
-		/* recording_open logged the detail; the vendor hears the kind */
-		snprintf(why, sizeof(why), "recording failed: %s", otg_strerror(r));
+		/* recording_open logged the detail; errno still names an I/O failure */
+		snprintf(why, sizeof(why), "recording failed: %s",
+		    r == OTG_ERR_IO && errno != 0 ? strerror(errno) : otg_strerror(r));
 		session_refuse(s, "recording.failed", why);
 		return -1;
 	}

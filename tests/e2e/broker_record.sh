@@ -1,0 +1,156 @@
+#!/bin/bash
+# The broker records what it relays: a pty session as asciicast (typed command
+# and its output, found by `otgate search`, played by asciinema, verified), an
+# exec as a stream that `otgate export` gives back byte for byte, listed by
+# `otgate sessions` within a second of its end, checkpoints in the audit log.
+# kill -9 of the broker mid-session leaves a verifiable prefix that the next
+# start marks interrupted; a recordings folder that cannot be written refuses
+# new sessions with "recording failed" and audits recording.failed.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+asset_start plc1 127.0.0.2
+policy_write
+broker_start
+# the CLI, retried while a concurrent build replaces the binary
+O() {
+	local i rc
+	for ((i = 0; i < 50; i++)); do
+		"$OTGATE" -f "$WORK/otgated.conf" "$@"
+		rc=$?
+		[ $rc -ne 126 ] && return $rc
+		sleep 0.2
+	done
+	return $rc
+}
+# Start the broker again, as broker_start does, but leave the recording key
+# root's: the broker refuses a key the user it drops to could read or replace.
+# Args: a command to run the broker under (unshare ...), if any.
+broker_again() {
+	e2e_own
+	[ -n "${E2E_USER:-}" ] && chown -R 0:0 "$WORK/state/keys"
+	"$@" "$OTGATED" -D -f "$WORK/otgated.conf" >>"$WORK/otgated.log" 2>&1 &
+	BROKER_PID=$!
+	E2E_PIDS+=($BROKER_PID)
+	wait_port 127.0.0.1 "$BROKER_PORT" || {
+		echo "FAIL: otgated did not start:"; tail -n 20 "$WORK/otgated.log"; exit 1; }
+}
+
+# --- a pty session: the typed command and its output
+printf 'echo rec-probe-$((6*7))\nexit 3\n' |
+	vssh alice+plc1 -tt >"$WORK/pty.out" 2>&1
+rc=$?
+check "pty session ran (exit 3 relayed, got $rc)" [ $rc -eq 3 ]
+check "pty session printed the probe" grep -q "rec-probe-42" "$WORK/pty.out"
+sleep 1
+O sessions --json >"$WORK/sessions.json" 2>&1
+check "otgate sessions lists the shell within a second of its end" \
+	grep -q '"kind":"shell"' "$WORK/sessions.json"
+shell_id=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    l = l.strip()
+    if not l: continue
+    try: o = json.loads(l)
+    except ValueError: continue
+    for s in (o if isinstance(o, list) else [o]):
+        if s.get("kind") == "shell": print(s["id"]); sys.exit(0)' "$WORK/sessions.json")
+check "the shell session has an ID" [ -n "$shell_id" ]
+cast=$(find "$WORK/state/recordings" -name "$shell_id.cast")
+check "its recording is STATE/recordings/Y/M/D/ID.cast" [ -n "$cast" ]
+check "the recording holds the output" grep -q 'rec-probe-42' "$cast"
+check "the recording holds the typed command (record-input yes)" \
+	grep -q '"i", *"echo rec' "$cast"
+check "login and end markers" grep -q '"m", *"login"' "$cast"
+grep -q '"m", *"end"' "$cast" || { echo "FAIL: no end marker"; FAILS=$((FAILS + 1)); }
+head -n1 "$cast" >"$WORK/header"
+check "the header names user, asset, kind and policy" python3 -c 'import json,sys
+h = json.load(open(sys.argv[1]))["otgate"]
+assert h["user"] == "alice" and h["asset"] == "plc1" and h["kind"] == "shell", h
+assert len(h["policy"]) == 64 and h["company"] == "Test Automation", h
+for k in ("session", "conn", "src"): assert h[k], k' "$WORK/header"
+out=$(O verify "$shell_id" 2>&1)
+check "otgate verify says verified (got '$out')" grep -q "verified" <<<"$out"
+out=$(O search rec-probe-42 2>&1)
+check "otgate search finds the output (got '$out')" grep -q "${shell_id:0:8}" <<<"$out"
+timeout 20 asciinema play "$cast" </dev/null >"$WORK/play" 2>&1
+check "asciinema play exits 0 on it" [ $? -eq 0 ]
+check "session.checkpoint events in the audit log" \
+	audit_has session.checkpoint "\"session\":\"$shell_id\".*\"seal\":[0-9]"
+check "the final checkpoint too" audit_has session.checkpoint "\"session\":\"$shell_id\".*\"final\":1"
+
+# --- exec: a stream, exported byte for byte
+head -c 300000 /dev/urandom >"$WORK/blob"
+chmod 0644 "$WORK/blob"
+vssh alice+plc1 cat "$WORK/blob" >"$WORK/blob.got"
+check "exec output relayed" cmp -s "$WORK/blob" "$WORK/blob.got"
+sleep 1
+exec_id=$(O sessions --json 2>/dev/null | python3 -c 'import json,sys
+for l in sys.stdin:
+    l = l.strip()
+    if not l: continue
+    try: o = json.loads(l)
+    except ValueError: continue
+    for s in (o if isinstance(o, list) else [o]):
+        if s.get("kind") == "exec": print(s["id"]); sys.exit(0)')
+check "the exec is listed" [ -n "$exec_id" ]
+check "recorded as a stream" [ -n "$(find "$WORK/state/recordings" -name "$exec_id.stream")" ]
+O export "$exec_id" -o "$WORK/blob.export" >/dev/null 2>&1
+check "otgate export gives the output back byte for byte" cmp -s "$WORK/blob" "$WORK/blob.export"
+out=$(O verify "$exec_id" 2>&1)
+check "the stream verifies (got '$out')" grep -q "verified" <<<"$out"
+
+# --- kill -9 mid-session: a verifiable prefix, interrupted at the next start
+(printf 'while :; do echo crash-tick; sleep 0.2; done\n'; sleep 30) |
+	VSSH_TIMEOUT=40 vssh alice+plc1 -tt >/dev/null 2>&1 &
+client=$!
+sleep 3
+kill -9 "$BROKER_PID"
+wait "$BROKER_PID" 2>/dev/null
+kill "$client" 2>/dev/null
+wait "$client" 2>/dev/null
+part=$(find "$WORK/state/recordings" -name '*.cast.part' | head -n1)
+check "the crashed session left ID.cast.part" [ -n "$part" ]
+check "its prefix holds output" grep -q crash-tick "$part"
+out=$(O verify "$part" 2>&1)
+rc=$?
+check "the prefix verifies as interrupted or unsealed tail (got '$out', $rc)" \
+	python3 -c 'import sys; s = sys.argv[1]; sys.exit(0 if int(sys.argv[2]) == 0 and
+("interrupted" in s or "unsealed tail" in s) else 1)' "$out" "$rc"
+crash_id=$(basename "$part" .cast.part)
+broker_again
+sleep 0.5
+check "the restarted broker renamed it" [ -f "${part%.part}" ] && [ ! -e "$part" ]
+check "and audited it as interrupted" audit_has recording.interrupted "$crash_id"
+out=$(O verify "$crash_id" 2>&1)
+check "which verifies as interrupted or unsealed tail (got '$out')" \
+	grep -Eq "interrupted|unsealed tail" <<<"$out"
+check "the audit chain holds across the crash" O verify --audit
+
+# --- a recordings folder that cannot be written refuses new sessions
+kill "$BROKER_PID"
+wait "$BROKER_PID" 2>/dev/null
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+	# a full tmpfs over STATE/recordings, seen by the broker only
+	how="full tmpfs"
+	cat >"$WORK/fullfs.sh" <<'EOT'
+mount -t tmpfs -o size=64k,mode=0777 otgtest "$1/state/recordings" || exit 9
+dd if=/dev/zero of="$1/state/recordings/fill" bs=4k count=64 2>/dev/null
+shift
+exec "$@"
+EOT
+	broker_again unshare -m --propagation private bash "$WORK/fullfs.sh" "$WORK"
+else
+	# not root: folders the broker may not write to
+	how="read-only folders"
+	find "$WORK/state/recordings" -type d -exec chmod 0500 {} +
+	broker_again
+fi
+vssh alice+plc1 echo must-not-run >"$WORK/full.out" 2>"$WORK/full.err"
+rc=$?
+check "$how: the session is refused (status $rc)" [ $rc -ne 0 ]
+check "$how: nothing was relayed" [ ! -s "$WORK/full.out" ]
+check "$how: the vendor is told 'recording failed' (got '$(cat "$WORK/full.err")')" \
+	grep -q "otgate: plc1: recording failed" "$WORK/full.err"
+check "$how: audited as recording.failed" audit_has recording.failed
+kill -0 "$BROKER_PID" 2>/dev/null
+check "broker still running" [ $? -eq 0 ]
+e2e_finish
