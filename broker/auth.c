@@ -169,6 +169,14 @@ auth_publickey(struct conn *c, ssh_message m, const char *user, const char *asse
 		server_policy_release(ref);
 		return mfa_after_key(c, m, user, asset, fp);
 	}
+	if (next == 0 && mfa_user_locked(c->srv, user)) {
+		/* the key holder learns of the lock; nobody else can */
+		auth_tell(c, "login refused: this user is locked");
+		auth_reject(c, m, "user locked", 1);
+		c->auth.factors_done = 0;
+		server_policy_release(ref);
+		return AUTH_CONTINUE;
+	}
 	if (next != 0) {
 		snprintf(reason, sizeof(reason), "login refused: auth factor %s is not "
 		    "available on this broker yet", auth_factor_name(next));

@@ -433,6 +433,8 @@ void mfa_count_failure(struct conn *c, const char *user);
 /* 1 while a request of c is held: auth.c refuses any other meanwhile. */
 int mfa_busy(const struct conn *c);
 /* At the connection's free. */
+/* 1 when user is locked (failures or an admin): a key alone is refused too. */
+int mfa_user_locked(struct server *srv, const char *user);
 void mfa_login_free(struct conn *c);
 /* Control verbs: lock, unlock, reset-mfa; reply text into out. 0 or -1. */
 int mfa_user_command(struct server *srv, const char *verb, const char *user,

@@ -104,6 +104,12 @@ mfa_locked(struct server *srv, const char *user)
 	return lockout_locked(&srv->mfa->users, user, time(NULL)) != 0;
 }
 
+int
+mfa_user_locked(struct server *srv, const char *user)
+{
+	return mfa_locked(srv, user);
+}
+
 static struct mfa_login *
 mfa_login_get(struct conn *c)
 {
@@ -331,6 +337,8 @@ mfa_first_cb(const struct authpool_reply *r, void *arg)
 		/* judged only after the code: whoever guesses learns nothing yet */
 		mfa_partial(l);
 		mfa_done(l, AUTH_CONTINUE);
+	} else if (l->first_ok && mfa_locked(c->srv, l->user)) {
+		mfa_fail(l, mfa_factor_name(l->first), "user locked");
 	} else if (l->first_ok) {
 		l->phase = MFA_IDLE;
 		mfa_done(l, auth_grant(c, l->held, l->user, l->asset,

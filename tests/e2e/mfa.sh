@@ -153,6 +153,14 @@ out=$($DRIVE -t 20 'Enrolment code: ' x -- bash -c "$(declare -f mssh); \
 	WORK=$WORK BROKER_PORT=$BROKER_PORT mssh 127.0.0.19 $WORK/alice_key kate+plc echo in-kate"); rc=$?
 check "after reset-mfa kate is asked for an enrolment code (rc $rc)" \
 	eval '[ $rc -ne 0 ] && echo "$out" | grep -q "Enrolment code"'
+# --- a lock refuses a key-only user too (alice: auth = publickey)
+og user lock alice >/dev/null
+out=$(VSSH_LOGLEVEL=INFO vssh alice+plc echo in-alice 2>&1); rc=$?
+check "a locked key-only user is refused (rc $rc: $out)" \
+	eval '[ $rc -ne 0 ] && echo "$out" | grep -q "user is locked"'
+og user unlock alice >/dev/null
+out=$(vssh alice+plc echo in-alice 2>&1); rc=$?
+check "unlocked, alice logs in with her key alone (rc $rc)" eval '[ $rc -eq 0 ] && echo "$out" | grep -q in-alice'
 out=$(og user lock 'no body' 2>&1); rc=$?
 check "a bad user name is refused (rc $rc)" [ $rc -ne 0 ]
 
