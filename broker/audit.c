@@ -5,13 +5,16 @@
  * an edited, removed or reordered line breaks the chain. The chain resumes from
  * the file's last line when the broker restarts. Every event is one write(2) on
  * an O_APPEND file, and the same JSON goes to syslog (authpriv) so a copy lives
- * off the host.
+ * off the host. Other writers (`otgate purge` while otgated runs) take the
+ * same flock around each append; a writer that finds the file grown since its
+ * own last line resumes the chain from the newest line first.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -38,6 +41,7 @@ struct audit {
 	struct sockaddr_un siem_addr;
 	unsigned long long seq;		/* of the last line written */
 	char prev[AUDIT_HEX_LEN + 1];	/* hash of the last line written */
+	off_t end;			/* file size after that line */
 };
 
 static int
@@ -145,7 +149,9 @@ audit_open_file(struct audit *a, int *fdp)
 	if (fd == -1 && errno == ENOENT) {
 		/* new log: exactly 0640 whatever the umask; racing creators meet below */
 		fd = file_create(a->path, 0640);
-		if (fd == -1 && errno == EEXIST)
+		if (fd != -1)
+			close(fd);	/* write-only: reopened to read other writers' lines */
+		if (fd != -1 || errno == EEXIST)
 			fd = open(a->path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd == -1)
@@ -167,6 +173,7 @@ audit_open_file(struct audit *a, int *fdp)
 		a->seq = seq;
 		memcpy(a->prev, prev, sizeof(prev));
 	}
+	a->end = st.st_size;
 	*fdp = fd;
 	return 0;
 out:
@@ -325,6 +332,30 @@ audit_siem_send(struct audit *a, const struct timespec *now, const char *event,
 	buf_free(&b);
 }
 
+/* Under the lock: another writer appended since our last line, so the chain
+ * goes on from its newest line, not ours. */
+static int
+audit_catch_up(struct audit *a)
+{
+	char prev[AUDIT_HEX_LEN + 1];
+	unsigned long long seq;
+	struct stat st;
+	int r;
+
+	if (fstat(a->fd, &st) == -1)
+		return OTG_ERR_IO;
+	if (st.st_size == a->end)
+		return 0;
+	if (st.st_size > 0) {
+		if ((r = audit_resume(a->fd, st.st_size, &seq, prev)) != 0)
+			return r;
+		a->seq = seq;
+		memcpy(a->prev, prev, sizeof(prev));
+	}
+	a->end = st.st_size;
+	return 0;
+}
+
 int
 audit_event(struct audit *a, const char *event, const struct audit_field *f, size_t n)
 {
@@ -338,6 +369,14 @@ audit_event(struct audit *a, const char *event, const struct audit_field *f, siz
 	if (a == NULL || event == NULL || event[0] == '\0' || (f == NULL && n > 0))
 		return OTG_ERR_INVAL;
 	buf_init(&b, AUDIT_LINE_MAX);
+	while (flock(a->fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			buf_free(&b);
+			return OTG_ERR_IO;
+		}
+	}
+	if ((r = audit_catch_up(a)) != 0)
+		goto out;
 	clock_gettime(CLOCK_REALTIME, &now);
 	if ((r = audit_format(a, &now, event, f, n, &b)) != 0)
 		goto out;
@@ -356,12 +395,16 @@ audit_event(struct audit *a, const char *event, const struct audit_field *f, siz
 	}
 	a->seq++;
 	memcpy(a->prev, hash, sizeof(hash));
+	a->end += (off_t)(len + 1);
+	flock(a->fd, LOCK_UN);
 	if (a->siem == SIEM_JSON)
 		syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s", (int)len, (const char *)buf_ptr(&b));
 	else
 		audit_siem_send(a, &now, event, f, n);
-	r = 0;
+	buf_free(&b);
+	return 0;
 out:
+	flock(a->fd, LOCK_UN);
 	buf_free(&b);
 	return r;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -331,6 +332,53 @@ test_rotation_continues_chain(void **state)
 	unlink(rotated);
 }
 
+/* Two writers on one file (otgated and `otgate purge`), interleaved and then
+ * as two processes at once: one unbroken chain, every seq once. */
+static void
+test_two_writers(void **state)
+{
+	struct audit *a, *b;
+	unsigned long long n = 0, bad = 0;
+	char why[256];
+	pid_t pid;
+	int i, status;
+
+	(void)state;
+	assert_int_equal(audit_open(logpath, &a), 0);
+	assert_int_equal(audit_open(logpath, &b), 0);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(audit_event(i % 3 ? a : b, "test.one",
+		    (struct audit_field[]){ AUDIT_NUM("i", i) }, 1), 0);
+	}
+	assert_int_equal(audit_verify(logpath, &n, &bad, why, sizeof(why)), 0);
+	assert_int_equal(n, 10);
+	/* b wrote its last line before a's last three: it must chain onto a's */
+	assert_int_equal(audit_event(b, "test.after", NULL, 0), 0);
+	assert_int_equal(audit_event(a, "test.after", NULL, 0), 0);
+	assert_int_equal(audit_verify(logpath, &n, &bad, why, sizeof(why)), 0);
+	assert_int_equal(n, 12);
+	audit_close(b);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		if (audit_open(logpath, &b) != 0)
+			_exit(1);
+		for (i = 0; i < 300; i++)
+			if (audit_event(b, "test.child", NULL, 0) != 0)
+				_exit(1);
+		audit_close(b);
+		_exit(0);
+	}
+	for (i = 0; i < 300; i++)
+		assert_int_equal(audit_event(a, "test.parent", NULL, 0), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	audit_close(a);
+	if (audit_verify(logpath, &n, &bad, why, sizeof(why)) != 0)
+		fail_msg("chain broken at line %llu: %s", bad, why);
+	assert_int_equal(n, 612);
+}
+
 static void
 test_refusals(void **state)
 {
@@ -371,6 +419,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tampering_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_strings_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_continues_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	};
 
