@@ -276,14 +276,15 @@ draft_facts(const struct bundle *b, const struct draft_sets *d, struct buf *out)
 	    (r = draft_md_list(out, &d->sources)) != 0 ||
 	    (r = buf_printf(out, "\n- Failed logins: %lu; lockouts: %lu; refusals by policy: "
 	    "%lu; approvals granted: %lu, denied: %lu; host-key mismatches: %lu; "
-	    "policy reloads: %lu\n\n### Assets reached\n\n",
+	    "policy reloads: %lu\n\n",
 	    draft_count(b, "auth.failure"), draft_count(b, "auth.lockout"),
 	    draft_count(b, "policy.deny"), draft_count(b, "approval.granted"),
 	    draft_count(b, "approval.denied"), draft_count(b, "hostkey.mismatch"),
 	    draft_count(b, "policy.reload"))) != 0)
 		goto out;
 	bundle_coverage_line(b->p->log, b->p->scope->since, cover, sizeof(cover));
-	if (cover[0] != '\0' && (r = buf_printf(out, "**%s**\n\n", cover)) != 0)
+	if ((cover[0] != '\0' && (r = buf_printf(out, "**%s**\n\n", cover)) != 0) ||
+	    (r = buf_puts(out, "### Assets reached\n\n")) != 0)
 		goto out;
 	if (d->assets.n == 0 && (r = buf_puts(out, "None.\n")) != 0)
 		goto out;
