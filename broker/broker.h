@@ -317,6 +317,9 @@ const char *relay_pump(struct session *s);
 void relay_asset_callbacks(struct session *s, ssh_channel ach);
 /* The vendor channel's signal callback. */
 void relay_vendor_callbacks(struct session *s, ssh_channel vch);
+/* Throw away extended data a vendor sent: a session's stderr only flows from
+ * the server, and libssh would keep it (re-opening the window) for ever. */
+void relay_drop_vendor_stderr(struct session *s);
 
 /* record.c: every relayed channel recorded (recorder/recorder.h), fail closed.
  * record_start forks the signer (STATE/keys/recording.key, made if missing),

@@ -135,6 +135,7 @@ menu_input(struct session *s)
 
 	if (m == NULL)
 		return MENU_QUIT;
+	relay_drop_vendor_stderr(s);
 	for (i = 0; i < 256; i++) {
 		n = ssh_channel_read_nonblocking(s->vch, &c, 1, 0);
 		if (n < 0 || (n == 0 && (ssh_channel_is_eof(s->vch) ||

@@ -211,6 +211,20 @@ relay_move(struct session *s, enum relay_stream st, uint8_t *chunk)
 	return moved;
 }
 
+void
+relay_drop_vendor_stderr(struct session *s)
+{
+	uint8_t sink[1024];
+	int avail;
+
+	if (s->vch == NULL)
+		return;
+	for (avail = ssh_channel_poll(s->vch, 1); avail > 0; avail -= (int)sizeof(sink))
+		if (ssh_channel_read_nonblocking(s->vch, sink, sizeof(sink), 1) <= 0)
+			break;
+	explicit_bzero(sink, sizeof(sink));
+}
+
 /* What the vendor asked for meanwhile: a new terminal size, a signal.
  * -1 when the recording failed (the session is closed then). */
 static int
@@ -242,6 +256,7 @@ relay_pump(struct session *s)
 		return "no asset channel";
 	if (relay_requests(s, ach) != 0)
 		return "recording failed";
+	relay_drop_vendor_stderr(s);
 	for (round = 0; round < RELAY_ROUNDS; round++) {
 		moved = 0;
 		for (st = 0; st < RELAY_NSTREAMS; st++) {
