@@ -12,9 +12,9 @@
  * and recorded (record.c); a byte that could not be recorded is not relayed.
  *
  * Ending mirrors what OpenSSH does without a broker: the vendor's EOF goes on
- * to the asset once all its data went; the asset's data, EOF, exit-status or
- * exit-signal and close reach the vendor in that order; a vendor that closes
- * its channel first closes the asset's.
+ * to the asset once all its data went; the asset's data, exit-status or
+ * exit-signal, EOF and close reach the vendor in that order; a vendor that
+ * closes its channel first closes the asset's.
  */
 #include <stdlib.h>
 #include <string.h>
