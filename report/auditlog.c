@@ -11,6 +11,26 @@
 #include "broker/broker.h"
 #include "report/report.h"
 
+/* A log that logrotate started continues the rotated file's chain: its first
+ * line's seq and prev are where this file's check starts (the rotated file
+ * itself is not read). */
+static int
+auditlog_verify(const char *path, struct auditlog *a)
+{
+	const struct json *seq;
+	const char *prev;
+	unsigned long long last_seq;
+	char last_hash[65];
+
+	if (a->n == 0 || (seq = json_get(a->ev[0].j, "seq")) == NULL ||
+	    seq->type != JSON_NUMBER || seq->number <= 1 || seq->number >= 9007199254740992.0 ||
+	    (prev = json_get_str(a->ev[0].j, "prev")) == NULL)
+		return audit_verify(path, &a->nlines, &a->bad_line, a->why, sizeof(a->why));
+	a->first_seq = (unsigned long long)seq->number;
+	return audit_verify_continued(path, a->first_seq, prev, &last_seq, last_hash,
+	    &a->nlines, &a->bad_line, a->why, sizeof(a->why));
+}
+
 int
 auditlog_load(const char *path, struct auditlog *out)
 {
@@ -45,7 +65,7 @@ auditlog_load(const char *path, struct auditlog *out)
 	fclose(fp);
 	if (r < 0)
 		goto out;
-	r = audit_verify(path, &out->nlines, &out->bad_line, out->why, sizeof(out->why));
+	r = auditlog_verify(path, out);
 	out->chain_ok = r == 0;
 	if (!out->chain_ok && out->why[0] == '\0')
 		snprintf(out->why, sizeof(out->why), "%s", otg_strerror(r));

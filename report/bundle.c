@@ -89,7 +89,11 @@ bundle_chain_line(const struct auditlog *log, char *out, size_t outsz)
 {
 	char why[300];
 
-	if (log->chain_ok)
+	if (log->chain_ok && log->first_seq > 1)
+		snprintf(out, outsz, "Audit log chain: verified (%llu events, from seq %llu on; "
+		    "the earlier events are in a rotated file, not checked here).", log->nlines,
+		    log->first_seq);
+	else if (log->chain_ok)
 		snprintf(out, outsz, "Audit log chain: verified (%llu events).", log->nlines);
 	else if (log->bad_line > 0)
 		snprintf(out, outsz, "**AUDIT LOG CHAIN BROKEN at line %llu (%s): events from "

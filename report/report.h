@@ -75,6 +75,7 @@ struct auditlog {
 	unsigned long long nlines, bad_line;	/* bad_line: the first chain break, 0: none */
 	char why[256];
 	int chain_ok;
+	unsigned long long first_seq;	/* > 1: the log continues a rotated file */
 	unsigned long nskipped;	/* lines that were not events */
 };
 int auditlog_load(const char *path, struct auditlog *out);

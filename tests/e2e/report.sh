@@ -216,6 +216,15 @@ O report incident --since 1h --audit-log "$WORK/audit-edited.log" -o "$WORK/x5" 
 check "broken chain: first line of report-24h.md" sh -c "head -1 '$WORK/x5/report-24h.md' | grep -q 'CHAIN BROKEN at line'"
 check "broken chain: first line of report-72h.md" sh -c "head -1 '$WORK/x5/report-72h.md' | grep -q 'CHAIN BROKEN at line'"
 
+# --- after logrotate the log continues the rotated file's chain: no false alarm
+tail -n +4 "$WORK/audit.log" >"$WORK/audit-rotated.log"
+O report incident --since 1h --audit-log "$WORK/audit-rotated.log" -o "$WORK/x6" >/dev/null 2>&1
+check "a log that continues a rotated one verifies from its first seq" \
+	sh -c "head -1 '$WORK/x6/report-24h.md' | grep -q '^Audit log chain: verified (.*from seq 4 on'"
+sed -i '2s/"seq":5,/"seq":5,"x":1,/' "$WORK/audit-rotated.log"
+O report incident --since 1h --audit-log "$WORK/audit-rotated.log" -o "$WORK/x7" >/dev/null 2>&1
+check "and an edit in it is still a break" sh -c "head -1 '$WORK/x7/report-24h.md' | grep -q 'CHAIN BROKEN at line'"
+
 # --- the access review
 O report access --since 1h >"$WORK/acc" 2>&1
 cat "$WORK/acc"
