@@ -25,7 +25,7 @@ static const struct cmd_verb verbs[] = {
 	    "user passwd USER [--stdin]\n"
 	    "user lock|unlock|reset-mfa USER", cmd_user_main },
 	{ "verify", "verify [--state DIR] [--keys DIR] [--checkpoints FILE] ID|FILE... | --all\n"
-	    "verify --audit [FILE]\n"
+	    "verify --audit [FILE...]\n"
 	    "verify --bundle DIR [--keys DIR]", cmd_verify_main },
 	{ "replay", "replay ID|FILE [--speed X] [--idle-limit S] [--from [[HH:]MM:]SS] [--raw] "
 	    "[--key FILE]", cmd_replay_main },

@@ -18,7 +18,6 @@
 #include "recorder/recorder.h"
 
 #define PURGE_USAGE "usage: otgate purge [--dry-run] [--retention DURATION]\n"
-#define PURGE_DEFAULT_RETENTION (400ull * 86400)
 
 struct cmd_purge_run {
 	time_t cutoff;
@@ -61,6 +60,26 @@ cmd_purge_cb(void *arg, const struct recfile *f)
 	return 0;
 }
 
+/* recording-retention of otgated.conf (its built-in default when unset). */
+static int
+cmd_purge_retention(const char *conf_path, uint64_t *retention)
+{
+	struct conf *conf = NULL;
+	struct diag d;
+	int r;
+
+	diag_init(&d);
+	if ((r = conf_load(conf_path, &d, &conf)) != 0) {
+		diag_print(&d, stderr);
+		fprintf(stderr, "otgate: purge: cannot read %s\n", conf_path);
+	} else {
+		*retention = conf->recording_retention;
+	}
+	diag_free(&d);
+	conf_free(conf);
+	return r;
+}
+
 int
 cmd_purge_main(int argc, char **argv, const char *conf_path)
 {
@@ -70,7 +89,7 @@ cmd_purge_main(int argc, char **argv, const char *conf_path)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cmd_purge_run run;
-	uint64_t retention = PURGE_DEFAULT_RETENTION;
+	uint64_t retention = 0;	/* 0: recording-retention */
 	struct recstate st;
 	char path[4200];
 	int ch, r;
@@ -100,6 +119,12 @@ cmd_purge_main(int argc, char **argv, const char *conf_path)
 	/* purge runs where the broker runs: it needs the real audit log */
 	if (recstate_resolve(conf_path, NULL, &st) != 0)
 		return CMD_USAGE;
+	if (retention == 0 && cmd_purge_retention(conf_path, &retention) != 0)
+		return CMD_USAGE;
+	if (retention == 0) {
+		fprintf(stderr, "otgate: purge: recording-retention is 0 in %s\n", conf_path);
+		return CMD_USAGE;
+	}
 	run.cutoff = time(NULL) - (time_t)retention;
 	if (!run.dry_run) {
 		if (st.audit_log[0] == '\0' || (r = audit_open(st.audit_log, &run.audit)) != 0) {

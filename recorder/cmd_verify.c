@@ -9,6 +9,7 @@
  * also holds the seals against session.checkpoint events exported to syslog
  * or a SIEM, which catches a seal file cut back or rewritten on the host.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 #define VERIFY_USAGE \
 	"usage: otgate verify [--state DIR] [--keys DIR] [--checkpoints FILE] ID|FILE...\n" \
 	"       otgate verify [--state DIR] [--keys DIR] [--checkpoints FILE] --all\n" \
-	"       otgate verify --audit [FILE]\n" \
+	"       otgate verify --audit [FILE...]\n" \
 	"       otgate verify --bundle DIR [--keys DIR]\n"
 
 struct cmd_verify_run {
@@ -70,27 +71,89 @@ cmd_verify_all_cb(void *arg, const struct recfile *f)
 	return cmd_verify_one_cb(arg, f);
 }
 
+/* Where the chain of a log's first line says it starts: seq 1 for a fresh
+ * log, later after logrotate (the line then names the rotated file's last). */
 static int
-cmd_verify_audit(const struct recstate *st, const char *file)
+cmd_verify_audit_start(const char *path, unsigned long long *seq, char prev[65])
 {
-	unsigned long long nlines = 0, bad = 0;
-	char why[512] = "";
-	const char *path = file != NULL ? file : st->audit_log;
-	int r;
+	struct recline rl;
+	struct json *j = NULL;
+	const struct json *n;
+	const char *line, *p;
+	size_t len;
+	int complete, r;
+	FILE *fp;
 
-	if (path[0] == '\0') {
+	if ((fp = fopen(path, "re")) == NULL)
+		return OTG_ERR_IO;
+	recline_init(&rl, fp);
+	if ((r = recline_next(&rl, &line, &len, &complete)) != 0) {
+		r = r == 1 ? OTG_ERR_TRUNCATED : r;
+		goto out;
+	}
+	if ((r = json_parse(line, len, &j)) != 0)
+		goto out;
+	n = json_get(j, "seq");
+	p = json_get_str(j, "prev");
+	if (n == NULL || n->type != JSON_NUMBER || n->number < 1 || n->number > 9e15 ||
+	    p == NULL || strlen(p) != 64) {
+		r = OTG_ERR_PROTO;
+		goto out;
+	}
+	*seq = (unsigned long long)n->number;
+	memcpy(prev, p, 65);
+out:
+	json_free(j);
+	recline_free(&rl);
+	fclose(fp);
+	return r;
+}
+
+/* One log, or several in order (rotated ones first): each must continue the
+ * one before it; the first may continue a file that is no longer there. */
+static int
+cmd_verify_audit(const struct recstate *st, char **files, int nfiles)
+{
+	unsigned long long nlines, bad, seq = 1, last_seq = 0;
+	char why[512], prev[65], last[65];
+	const char *path;
+	int i, r;
+
+	if (nfiles == 0 && st->audit_log[0] == '\0') {
 		fprintf(stderr, "otgate: verify --audit: no audit log (give FILE)\n");
 		return CMD_USAGE;
 	}
-	if ((r = audit_verify(path, &nlines, &bad, why, sizeof(why))) != 0) {
-		if (bad > 0)
-			printf("%s: tampered at line %llu (%s)\n", path, bad, why);
+	memset(prev, '0', 64);
+	prev[64] = '\0';
+	for (i = 0; i < (nfiles > 0 ? nfiles : 1); i++) {
+		path = nfiles > 0 ? files[i] : st->audit_log;
+		nlines = bad = 0;
+		why[0] = '\0';
+		if (i == 0 && (r = cmd_verify_audit_start(path, &seq, prev)) != 0 &&
+		    r != OTG_ERR_TRUNCATED) {
+			printf("%s: %s\n", path, r == OTG_ERR_IO ? strerror(errno) :
+			    "first line is not an audit event");
+			return CMD_NO;
+		}
+		if ((r = audit_verify_continued(path, seq, prev, &last_seq, last, &nlines,
+		    &bad, why, sizeof(why))) != 0) {
+			if (bad > 0)
+				printf("%s: tampered at line %llu (%s)\n", path, bad, why);
+			else
+				printf("%s: %s (%s)\n", path, why[0] ? why : otg_strerror(r),
+				    otg_strerror(r));
+			return CMD_NO;
+		}
+		if (i == 0 && seq > 1)
+			printf("%s: verified (%llu events, continuing from seq %llu)\n", path,
+			    nlines, seq);
 		else
-			printf("%s: %s (%s)\n", path, why[0] ? why : otg_strerror(r),
-			    otg_strerror(r));
-		return CMD_NO;
+			printf("%s: verified (%llu events)\n", path, nlines);
+		if (nlines > 0) {
+			seq = last_seq + 1;
+			memcpy(prev, last, sizeof(prev));
+		}
 	}
-	printf("%s: verified (%llu events)\n", path, nlines);
 	return CMD_OK;
 }
 
@@ -135,15 +198,14 @@ cmd_verify_main(int argc, char **argv, const char *conf_path)
 		fputs(VERIFY_USAGE, stderr);
 		return CMD_USAGE;
 	}
-	if ((all + audit > 1) || (audit && argc - optind > 1) ||
-	    (!audit && all == (optind < argc))) {
+	if ((all + audit > 1) || (!audit && all == (optind < argc))) {
 		fputs(VERIFY_USAGE, stderr);
 		return CMD_USAGE;
 	}
 	if (recstate_resolve(conf_path, state_opt, &st) != 0)
 		return CMD_USAGE;
 	if (audit)
-		return cmd_verify_audit(&st, optind < argc ? argv[optind] : NULL);
+		return cmd_verify_audit(&st, argv + optind, argc - optind);
 	snprintf(keys, sizeof(keys), "%s/keys", st.state);
 	memset(&run, 0, sizeof(run));
 	if ((r = reckey_load_public_dir(keys_opt != NULL ? keys_opt : keys, &run.keys)) != 0 &&

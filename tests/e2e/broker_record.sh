@@ -4,8 +4,10 @@
 # exec as a stream that `otgate export` gives back byte for byte, listed by
 # `otgate sessions` within a second of its end, checkpoints in the audit log.
 # kill -9 of the broker mid-session leaves a verifiable prefix that the next
-# start marks interrupted; a recordings folder that cannot be written refuses
-# new sessions with "recording failed" and audits recording.failed.
+# start marks interrupted; after logrotate `otgate verify --audit` accepts the
+# current log alone or after the rotated one; a recordings folder that cannot
+# be written refuses new sessions with "recording failed" and audits
+# recording.failed; `otgate purge` defaults to recording-retention.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 asset_start plc1 127.0.0.2
@@ -125,6 +127,18 @@ check "which verifies as interrupted or unsealed tail (got '$out')" \
 	grep -Eq "interrupted|unsealed tail" <<<"$out"
 check "the audit chain holds across the crash" O verify --audit
 
+# --- logrotate: the new file continues the rotated one
+mv "$WORK/audit.log" "$WORK/audit.log.1"
+kill -HUP "$BROKER_PID"
+sleep 0.5
+vssh alice+plc1 true
+check "after rotation the current log verifies alone, continuing" \
+	bash -c '"$1" -f "$2" verify --audit | grep -q "verified (.*continuing from seq"' \
+	- "$OTGATE" "$WORK/otgated.conf"
+check "and both files in order" O verify --audit "$WORK/audit.log.1" "$WORK/audit.log"
+O verify --audit "$WORK/audit.log" "$WORK/audit.log.1" >/dev/null
+check "but not out of order" [ $? -eq 1 ]
+
 # --- a recordings folder that cannot be written refuses new sessions
 kill "$BROKER_PID"
 wait "$BROKER_PID" 2>/dev/null
@@ -150,7 +164,14 @@ check "$how: the session is refused (status $rc)" [ $rc -ne 0 ]
 check "$how: nothing was relayed" [ ! -s "$WORK/full.out" ]
 check "$how: the vendor is told 'recording failed' (got '$(cat "$WORK/full.err")')" \
 	grep -q "otgate: plc1: recording failed" "$WORK/full.err"
-check "$how: audited as recording.failed" audit_has recording.failed
+check "$how: audited as recording.failed" audit_has recording.failed "recording failed"
 kill -0 "$BROKER_PID" 2>/dev/null
 check "broker still running" [ $? -eq 0 ]
+
+out=$(O purge --dry-run 2>&1)
+check "purge defaults to the built-in recording-retention (got '$out')" \
+	grep -q "older than 400 days" <<<"$out"
+echo "recording-retention = 3d" >>"$WORK/otgated.conf"
+out=$(O purge --dry-run 2>&1)
+check "and follows recording-retention (got '$out')" grep -q "older than 3 days" <<<"$out"
 e2e_finish
