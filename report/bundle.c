@@ -107,18 +107,18 @@ bundle_chain_line(const struct auditlog *log, char *out, size_t outsz)
 void
 bundle_coverage_line(const struct auditlog *log, time_t since, char *out, size_t outsz)
 {
-	char first[64];
+	char first[32];
 
 	out[0] = '\0';
-	if (log->n > 0 && log->ev[0].ts <= since)
+	if (log->has_first && log->first_ts <= since)
 		return;
-	if (log->n == 0) {
+	if (!log->has_first) {
 		snprintf(out, outsz, "The audit log holds no events: if the broker ran in "
 		    "the period, its events are in rotated files, which this report did not "
 		    "read.");
 		return;
 	}
-	bundle_ts(&log->ev[0], first, sizeof(first));
+	recstate_time(log->first_ts, first, sizeof(first));
 	snprintf(out, outsz, "The audit log begins at %s, after the start of the period: "
 	    "if the broker ran before that, its earlier events are in rotated files, which "
 	    "this report did not read (give --audit-log to read one).", first);

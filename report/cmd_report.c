@@ -147,14 +147,15 @@ report_log(const char *conf_path, struct report_args *a, struct recstate *st,
 	}
 	if (a->audit_log != NULL)
 		snprintf(st->audit_log, sizeof(st->audit_log), "%s", a->audit_log);
-	if ((r = auditlog_load(path, log)) != 0) {
+	if ((r = auditlog_load(path, a->scope.since, a->scope.until, log)) != 0) {
 		fprintf(stderr, "otgate: report: %s: %s\n", path, otg_strerror(r));
 		return CMD_NO;
 	}
 	return CMD_OK;
 }
 
-/* A name the scope gives must be an asset or user the policy or the log knows. */
+/* A name the scope gives must be an asset or user the policy or the period's
+ * events know. */
 static int
 report_known(const struct auditlog *log, const struct policy *p, const char *name,
     int asset)
@@ -183,15 +184,17 @@ report_check_names(const struct auditlog *log, const struct policy *p,
 	for (i = 0; i < s->nassets; i++) {
 		if (report_known(log, p, s->assets[i], 1))
 			continue;
-		fprintf(stderr, "otgate: report: unknown asset '%s' (not in the policy nor the "
-		    "audit log)\n", escape_str(esc, sizeof(esc), s->assets[i]));
+		fprintf(stderr, "otgate: report: unknown asset '%s' (not in the policy, "
+		    "nor in the audit log of the period)\n",
+		    escape_str(esc, sizeof(esc), s->assets[i]));
 		bad = 1;
 	}
 	for (i = 0; i < s->nusers; i++) {
 		if (report_known(log, p, s->users[i], 0))
 			continue;
-		fprintf(stderr, "otgate: report: unknown user '%s' (not in the policy nor the "
-		    "audit log)\n", escape_str(esc, sizeof(esc), s->users[i]));
+		fprintf(stderr, "otgate: report: unknown user '%s' (not in the policy, "
+		    "nor in the audit log of the period)\n",
+		    escape_str(esc, sizeof(esc), s->users[i]));
 		bad = 1;
 	}
 	return bad;

@@ -68,17 +68,21 @@ int scope_match(const struct scope *s, const struct scope_event *ev);
 int scope_select(const struct scope *s, const struct scope_event *evs, size_t n,
     unsigned char *keep);
 
-/* auditlog.c: the audit log read for a report: every line, the chain checked. */
+/* auditlog.c: the audit log read for a report: the events of [since, until]
+ * in log order, preceded by the last policy.reload before since; the chain
+ * checked over the whole file. */
 struct auditlog {
 	struct scope_event *ev;
 	size_t n;
+	time_t first_ts;	/* of the file's first event */
+	int has_first;
 	unsigned long long nlines, bad_line;	/* bad_line: the first chain break, 0: none */
 	char why[256];
 	int chain_ok;
 	unsigned long long first_seq;	/* > 1: the log continues a rotated file */
 	unsigned long nskipped;	/* lines that were not events */
 };
-int auditlog_load(const char *path, struct auditlog *out);
+int auditlog_load(const char *path, time_t since, time_t until, struct auditlog *out);
 void auditlog_free(struct auditlog *a);
 
 /* bundle.c: the incident evidence bundle. */
