@@ -56,6 +56,7 @@ struct mfa_login {
 	char user[USERNAME_MAX];
 	char asset[USERNAME_MAX];
 	char key[128];		/* key fingerprint, "" after a password */
+	char b32[TOTP_SECRET_B32_MAX];	/* the secret being enrolled (QR code) */
 	ssh_message held;	/* answered when a helper replies; holds a ref on c */
 	struct event *delay;	/* a throttled failure waits on this */
 };
@@ -218,13 +219,11 @@ mfa_count_failure(struct conn *c, const char *user)
 }
 
 /* The login failed at factor: audit, count, start over, answer (throttled). */
+/* Audit and count a failed factor. */
 static void
-mfa_fail(struct mfa_login *l, const char *factor, const char *reason)
+mfa_note_failure(struct mfa_login *l, const char *factor, const char *reason)
 {
 	struct conn *c = l->c;
-	struct mfa *mfa = c->srv->mfa;
-	struct timeval tv = { 0, 0 };
-	uint64_t wait;
 
 	c->auth.tries++;
 	c->auth.rejected++;
@@ -235,6 +234,19 @@ mfa_fail(struct mfa_login *l, const char *factor, const char *reason)
 	    AUDIT_STR("src", c->src), AUDIT_STR("factor", factor),
 	    AUDIT_STR("reason", reason) }, 5);
 	mfa_count(c, l->user);
+}
+
+/* Start the login over and answer the held request with a failure, late when
+ * the source is throttled. */
+static void
+mfa_fail_reply(struct mfa_login *l)
+{
+	struct conn *c = l->c;
+	struct mfa *mfa = c->srv->mfa;
+	struct timeval tv = { 0, 0 };
+	uint64_t wait;
+
+	explicit_bzero(l->b32, sizeof(l->b32));
 	l->phase = MFA_IDLE;
 	c->auth.factors_done = 0;
 	wait = lockout_delay(&mfa->sources, c->src, time(NULL));
@@ -245,6 +257,14 @@ mfa_fail(struct mfa_login *l, const char *factor, const char *reason)
 		return;
 	}
 	mfa_reply_failure(l);
+}
+
+/* The login failed at factor: audit, count, start over, answer (throttled). */
+static void
+mfa_fail(struct mfa_login *l, const char *factor, const char *reason)
+{
+	mfa_note_failure(l, factor, reason);
+	mfa_fail_reply(l);
 }
 
 static int
@@ -390,16 +410,53 @@ mfa_password(struct conn *c, ssh_message m, const char *user, const char *asset)
 	return AUTH_HELD;
 }
 
+/* The QR code and otpauth line of l->b32, then "Verification code: ". */
+static int
+mfa_qr_prompt(struct mfa_login *l)
+{
+	char uri[TOTP_URI_MAX];
+	struct buf text;
+	int r = -1;
+
+	/* OpenSSH mangles UTF-8 in the instruction, not in a prompt: the QR
+	 * code goes into the prompt, after a newline; the otpauth line too,
+	 * for those who type the secret in */
+	buf_init(&text, 64 * 1024);
+	if (totp_uri(l->user, l->b32, TOTP_DEFAULT_DIGITS, uri, sizeof(uri)) == 0 &&
+	    buf_puts(&text, "\nScan this with your authenticator app:\n") == 0 &&
+	    qr_render(uri, &text) == 0 && buf_printf(&text, "%s\n%s", uri,
+	    MFA_CODE_PROMPT) == 0 && buf_putc(&text, '\0') == 0 &&
+	    mfa_prompt(l, (const char *)buf_ptr(&text)) == SSH_OK)
+		r = 0;
+	explicit_bzero(uri, sizeof(uri));
+	buf_free(&text);
+	return r;
+}
+
 static void
 mfa_confirm_cb(const struct authpool_reply *r, void *arg)
 {
 	struct mfa_login *l = arg;
+	struct conn *c = l->c;
 
-	if (l->c->state != CONN_AUTH) {
+	if (c->state != CONN_AUTH) {
 		mfa_done(l, AUTH_CONTINUE);
 		return;
 	}
+	if (r->status == OTG_ERR_BADSIG && c->auth.tries + 1 < AUTH_MAX_TRIES) {
+		/* the pending secret stays: show it again for another code */
+		mfa_note_failure(l, "totp", "wrong code for the new secret");
+		if (!mfa_locked(c->srv, l->user) &&
+		    lockout_delay(&c->srv->mfa->sources, c->src, time(NULL)) == 0 &&
+		    mfa_qr_prompt(l) == 0) {
+			mfa_done(l, AUTH_CONTINUE);
+			return;
+		}
+		mfa_fail_reply(l);
+		return;
+	}
 	if (r->status == 0) {
+		explicit_bzero(l->b32, sizeof(l->b32));
 		server_audit(l->c->srv, "mfa.enrolled", (struct audit_field[]){
 		    AUDIT_STR("conn", l->c->id), AUDIT_STR("user", l->user),
 		    AUDIT_STR("src", l->c->src) }, 3);
@@ -413,8 +470,6 @@ static void
 mfa_invite_cb(const struct authpool_reply *r, void *arg)
 {
 	struct mfa_login *l = arg;
-	char uri[TOTP_URI_MAX];
-	struct buf text;
 
 	if (l->c->state != CONN_AUTH) {
 		mfa_done(l, AUTH_CONTINUE);
@@ -425,23 +480,16 @@ mfa_invite_cb(const struct authpool_reply *r, void *arg)
 		    "no valid enrolment code" : "wrong enrolment code");
 		return;
 	}
-	/* OpenSSH mangles UTF-8 in the instruction, not in a prompt: the QR
-	 * code goes into the prompt, after a newline; the otpauth line too,
-	 * for those who type the secret in */
-	buf_init(&text, 64 * 1024);
-	if (totp_uri(l->user, r->text, TOTP_DEFAULT_DIGITS, uri, sizeof(uri)) != 0 ||
-	    buf_puts(&text, "\nScan this with your authenticator app:\n") != 0 ||
-	    qr_render(uri, &text) != 0 || buf_printf(&text, "%s\n%s", uri,
-	    MFA_CODE_PROMPT) != 0 || buf_putc(&text, '\0') != 0) {
-		explicit_bzero(uri, sizeof(uri));
-		buf_free(&text);
+	if (strlen(r->text) >= sizeof(l->b32)) {
+		mfa_fail(l, "enrolment", "cannot show the new secret");
+		return;
+	}
+	memcpy(l->b32, r->text, strlen(r->text) + 1);
+	if (mfa_qr_prompt(l) != 0) {
 		mfa_fail(l, "enrolment", "cannot show the new secret");
 		return;
 	}
 	l->phase = MFA_CONFIRM;
-	mfa_prompt(l, (const char *)buf_ptr(&text));
-	explicit_bzero(uri, sizeof(uri));
-	buf_free(&text);
 	mfa_done(l, AUTH_CONTINUE);
 }
 

@@ -114,11 +114,13 @@ out=$($DRIVE -t 30 'Enrolment code: ' 'AAAA-BBBB-CCCC-DDDD' -- bash -c "$(declar
 check "without an invite the key alone never enrols (rc $rc)" [ $rc -ne 0 ]
 inv=$(og user enroll ivy --invite 2>/dev/null)
 check "an invite code was made ($inv)" [ -n "$inv" ]
-out=$($DRIVE -t 30 'Enrolment code: ' "$inv" 'Verification code: ' @totp -- bash -c \
+out=$($DRIVE -t 30 'Enrolment code: ' "$inv" 'Verification code: ' 000000 \
+	'Verification code: ' @totp -- bash -c \
 	"$(declare -f mssh); WORK=$WORK BROKER_PORT=$BROKER_PORT mssh 127.0.0.15 $WORK/alice_key ivy+plc echo in-ivy"); rc=$?
-check "invite, QR code and confirming code log ivy in (rc $rc)" \
+check "invite, QR code, a wrong code (QR shown again), then the right one log ivy in (rc $rc)" \
 	eval '[ $rc -eq 0 ] && echo "$out" | grep -q in-ivy && echo "$out" | grep -q "otpauth://totp/otgate:ivy"'
 check "ivy has an active secret now" [ -s "$WORK/state/totp/ivy" ]
+check "audit: the wrong confirming code was counted" audit_has auth.failure 'wrong code for the new secret' 
 check "audit: mfa.enrolled" audit_has mfa.enrolled '"user":"ivy"'
 out=$($DRIVE -t 30 'code: ' "$inv" -- bash -c "$(declare -f mssh); \
 	WORK=$WORK BROKER_PORT=$BROKER_PORT mssh 127.0.0.16 $WORK/alice_key ivy+plc echo in-ivy"); rc=$?
