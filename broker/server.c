@@ -285,6 +285,8 @@ server_start(struct server *srv, struct event_base *base, struct conf *conf,
 		log_warnx("audit log %s: cannot open", conf->audit_log);
 		return -1;
 	}
+	if (audit_set_siem(srv->audit, (enum siem_format)conf->siem_format, NULL) != 0)
+		log_warn("siem-format: cannot open a socket for /dev/log");
 	/* the signer forks before any secret is read and before root is dropped */
 	if (record_start(srv) != 0)
 		return -1;
