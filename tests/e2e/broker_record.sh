@@ -7,7 +7,8 @@
 # start marks interrupted; after logrotate `otgate verify --audit` accepts the
 # current log alone or after the rotated one; a recordings folder that cannot
 # be written refuses new sessions with "recording failed" and audits
-# recording.failed; `otgate purge` defaults to recording-retention.
+# recording.failed; `otgate purge` defaults to recording-retention; with
+# recording-recipient recordings are encrypted to the auditor's key.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 asset_start plc1 127.0.0.2
@@ -138,6 +139,26 @@ check "after rotation the current log verifies alone, continuing" \
 check "and both files in order" O verify --audit "$WORK/audit.log.1" "$WORK/audit.log"
 O verify --audit "$WORK/audit.log" "$WORK/audit.log.1" >/dev/null
 check "but not out of order" [ $? -eq 1 ]
+
+# --- recording-recipient: encrypted at rest, readable with the auditor's key
+kill "$BROKER_PID"
+wait "$BROKER_PID" 2>/dev/null
+O recording auditor-keygen "$WORK/auditor" >/dev/null
+cp "$WORK/otgated.conf" "$WORK/otgated.conf.plain"
+echo "recording-recipient = $WORK/auditor.pub" >>"$WORK/otgated.conf"
+broker_again
+vssh alice+plc1 cat "$WORK/blob" >/dev/null
+sleep 1
+enc=$(find "$WORK/state/recordings" -name '*.stream.enc' | head -n1)
+check "with recording-recipient the exec is recorded encrypted" [ -n "$enc" ]
+enc_id=$(basename "$enc" .stream.enc)
+O export "$enc_id" -o "$WORK/enc.export" >/dev/null 2>&1
+check "export without the auditor key refuses" [ $? -ne 0 ]
+O export "$enc_id" -o "$WORK/enc.export" --key "$WORK/auditor" >/dev/null 2>&1
+check "export with the auditor key gives the bytes back" cmp -s "$WORK/blob" "$WORK/enc.export"
+out=$(O verify "$enc_id" 2>&1)
+check "the encrypted recording verifies (got '$out')" grep -q "verified" <<<"$out"
+mv "$WORK/otgated.conf.plain" "$WORK/otgated.conf"
 
 # --- a recordings folder that cannot be written refuses new sessions
 kill "$BROKER_PID"
