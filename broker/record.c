@@ -201,19 +201,6 @@ record_checkpoint_cb(void *arg, const struct rec_checkpoint *cp)
 	    AUDIT_NUM("final", cp->final) }, 7);
 }
 
-/* The deciding role's record-input (yes unless the role says no). */
-static int
-record_input_wanted(const struct session *s)
-{
-	const struct policy *p = s->policy->policy;
-	size_t i;
-
-	for (i = 0; s->role != NULL && i < p->nroles; i++)
-		if (strcmp(p->roles[i].name, s->role) == 0)
-			return p->roles[i].record_input;
-	return 1;
-}
-
 int
 record_session_open(struct session *s)
 {
@@ -239,7 +226,7 @@ record_session_open(struct session *s)
 	p.meta.width = s->pty ? (unsigned)s->cols : 0;
 	p.meta.height = s->pty ? (unsigned)s->rows : 0;
 	p.pty = s->pty;
-	p.record_input = record_input_wanted(s);
+	p.record_input = policy_role_record_input(s->policy->policy, s->role);
 	p.certify = signer_certify_cb;
 	p.certify_arg = rc->signer;
 	p.checkpoint = record_checkpoint_cb;

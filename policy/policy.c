@@ -330,6 +330,17 @@ policy_user(const struct policy *p, const char *name)
 	return u != NULL ? &u->user : NULL;
 }
 
+int
+policy_role_record_input(const struct policy *p, const char *role)
+{
+	size_t i;
+
+	for (i = 0; role != NULL && i < p->nroles; i++)
+		if (strcmp(p->roles[i].name, role) == 0)
+			return p->roles[i].record_input;
+	return 1;
+}
+
 const struct policy_asset *
 policy_asset(const struct policy *p, const char *name)
 {

@@ -89,6 +89,8 @@ const char *policy_source(const struct policy *p, size_t *len);
 
 const struct policy_user *policy_user(const struct policy *p, const char *name);
 const struct policy_asset *policy_asset(const struct policy *p, const char *name);
+/* The role's record-input: 1 (also for an unknown or NULL role), or 0. */
+int policy_role_record_input(const struct policy *p, const char *role);
 size_t policy_nassets(const struct policy *p);
 const struct policy_asset *policy_asset_at(const struct policy *p, size_t i);	/* name order */
 void policy_counts(const struct policy *p, size_t *users, size_t *roles,

@@ -140,6 +140,16 @@ check "and both files in order" O verify --audit "$WORK/audit.log.1" "$WORK/audi
 O verify --audit "$WORK/audit.log" "$WORK/audit.log.1" >/dev/null
 check "but not out of order" [ $? -eq 1 ]
 
+# --- record-input = no: the output is recorded, the keystrokes are not
+sed -i 's/^allow = shell exec$/&\nrecord-input = no/' "$WORK/policy.conf"
+kill -HUP "$BROKER_PID"
+sleep 0.5
+printf 'echo quiet-$((2+3))\nexit\n' | vssh alice+plc1 -tt >/dev/null 2>&1
+sleep 1
+quiet=$(grep -l 'quiet-5' $(find "$WORK/state/recordings" -name '*.cast') /dev/null | head -n1)
+check "record-input = no: the output is recorded" [ -n "$quiet" ]
+check "record-input = no: no input events" bash -c '! grep -q "^\[[0-9.]*, *\"i\"" "$1"' - "$quiet"
+
 # --- recording-recipient: encrypted at rest, readable with the auditor's key
 kill "$BROKER_PID"
 wait "$BROKER_PID" 2>/dev/null

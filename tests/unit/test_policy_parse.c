@@ -647,6 +647,9 @@ test_record_input(void **state)
 	assert_int_equal(p->roles[1].record_input, 1);
 	assert_string_equal(p->roles[2].name, "quiet");
 	assert_int_equal(p->roles[2].record_input, 0);
+	assert_int_equal(policy_role_record_input(p, "quiet"), 0);
+	assert_int_equal(policy_role_record_input(p, "plain"), 1);
+	assert_int_equal(policy_role_record_input(p, "nosuch"), 1);
 	assert_non_null(fp = open_memstream(&out, &len));
 	assert_int_equal(policy_dump(p, fp), 0);
 	fclose(fp);
