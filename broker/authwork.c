@@ -5,6 +5,7 @@
  * and a one-line reason for the broker's log.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,6 +65,56 @@ authwork_totp(const char *dir, const struct authpool_req *req,
 	rep->status = r;
 }
 
+/* An admin's lock or unlock written to DIR/+users, the table pam_otgate
+ * reads, under DIR/+lock as pam_otgate takes it. */
+static void
+authwork_users(const char *dir, const struct authpool_req *req,
+    struct authpool_reply *rep)
+{
+	char path[4096];
+	struct lockout t;
+	struct buf b;
+	char *text = NULL;
+	size_t len = 0;
+	int fd = -1, r;
+
+	lockout_init(&t, LOCKOUT_DEFAULT_MAX_FAILURES, LOCKOUT_DEFAULT_PERIOD,
+	    AUTHPOOL_USERS_MAX);
+	buf_init(&b, STATEFILE_MAX);
+	if ((size_t)snprintf(path, sizeof(path), "%s/+lock", dir) >= sizeof(path)) {
+		r = OTG_ERR_TOOBIG;
+		goto out;
+	}
+	if ((r = statefile_dir(dir, rep->text, sizeof(rep->text))) != 0 ||
+	    (r = statefile_lock(path, &fd, rep->text, sizeof(rep->text))) != 0)
+		goto out;
+	if ((size_t)snprintf(path, sizeof(path), "%s/+users", dir) >= sizeof(path)) {
+		r = OTG_ERR_TOOBIG;
+		goto out;
+	}
+	r = statefile_read(path, &text, &len, rep->text, sizeof(rep->text));
+	if (r == 0 && (r = lockout_parse(&t, text, len)) != 0)
+		snprintf(rep->text, sizeof(rep->text), "%.200s: corrupt", path);
+	else if (r == OTG_ERR_NOTFOUND)
+		r = 0;
+	if (r != 0)
+		goto out;
+	if (req->op == AUTHPOOL_LOCK)
+		r = lockout_lock(&t, req->user);
+	else
+		lockout_clear(&t, req->user);
+	if (r == 0 && (r = lockout_format(&t, time(NULL), &b)) == 0)
+		r = statefile_write(path, buf_len(&b) > 0 ? (const void *)buf_ptr(&b) : "",
+		    buf_len(&b), rep->text, sizeof(rep->text));
+out:
+	if (fd != -1)
+		statefile_unlock(fd);
+	free(text);
+	buf_free(&b);
+	lockout_free(&t);
+	rep->status = r;
+}
+
 void
 authwork_run(const char *state, const struct authpool_req *req,
     struct authpool_reply *rep)
@@ -83,6 +134,11 @@ authwork_run(const char *state, const struct authpool_req *req,
 	case AUTHPOOL_PAM:
 		rep->status = pamauth_check(PAMAUTH_SERVICE, req->user, req->secret,
 		    req->rhost, rep->text, sizeof(rep->text));
+		break;
+	case AUTHPOOL_LOCK:
+	case AUTHPOOL_UNLOCK:
+		snprintf(path, sizeof(path), "%s/totp", state);
+		authwork_users(path, req, rep);
 		break;
 	default:
 		snprintf(path, sizeof(path), "%s/totp", state);

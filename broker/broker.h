@@ -379,8 +379,11 @@ enum authpool_op {
 	AUTHPOOL_TOTP,		/* secret is a code; "" judges nothing (fails) */
 	AUTHPOOL_INVITE,	/* redeem enrolment code; text: new pending secret */
 	AUTHPOOL_CONFIRM,	/* secret is a code for the pending secret */
-	AUTHPOOL_RESET		/* remove user's active and pending secret */
+	AUTHPOOL_RESET,		/* remove user's active and pending secret */
+	AUTHPOOL_LOCK,		/* an admin lock in STATE/totp/+users (pam_otgate) */
+	AUTHPOOL_UNLOCK		/* clear user's entry there */
 };
+#define AUTHPOOL_USERS_MAX 1024	/* entries of +users, as pam_otgate keeps them */
 struct authpool_req {
 	enum authpool_op op;
 	const char *user;	/* a valid name (username_parse) */
@@ -433,11 +436,11 @@ enum auth_result mfa_password(struct conn *c, ssh_message m, const char *user,
 enum auth_result mfa_kbdint(struct conn *c, ssh_message m);
 /* A failed signature (never a probe) counts towards the user's lockout. */
 void mfa_count_failure(struct conn *c, const char *user);
+/* 1 when user is locked (failures or an admin): a key alone is refused too. */
+int mfa_user_locked(struct server *srv, const char *user);
 /* 1 while a request of c is held: auth.c refuses any other meanwhile. */
 int mfa_busy(const struct conn *c);
 /* At the connection's free. */
-/* 1 when user is locked (failures or an admin): a key alone is refused too. */
-int mfa_user_locked(struct server *srv, const char *user);
 void mfa_login_free(struct conn *c);
 /* Control verbs: lock, unlock, reset-mfa; reply text into out. 0 or -1. */
 int mfa_user_command(struct server *srv, const char *verb, const char *user,

@@ -607,14 +607,14 @@ mfa_kbdint(struct conn *c, ssh_message m)
 }
 
 static void
-mfa_reset_cb(const struct authpool_reply *r, void *arg)
+mfa_store_cb(const struct authpool_reply *r, void *arg)
 {
-	struct server *srv = arg;
+	const char *verb = arg;
 	char why[512];
 
-	(void)srv;
 	if (r->status != 0)
-		log_warnx("reset-mfa: %s", escape_str(why, sizeof(why), r->text));
+		log_warnx("user %s: the store was not updated: %s", verb,
+		    escape_str(why, sizeof(why), r->text[0] ? r->text : otg_strerror(r->status)));
 }
 
 int
@@ -623,12 +623,18 @@ mfa_user_command(struct server *srv, const char *verb, const char *user,
 {
 	struct mfa *mfa = srv->mfa;
 	struct authpool_req req = { AUTHPOOL_RESET, user, "", "" };
+	static const char *const names[] = { "lock", "unlock", "reset-mfa" };
+	const char *name;
 
 	if (!value_name_ok(user)) {
 		buf_printf(out, "not a valid user name\n");
 		return -1;
 	}
+	/* the store's files block: a helper writes them (+users for
+	 * pam_otgate, the secret for reset-mfa) */
 	if (strcmp(verb, "lock") == 0) {
+		name = names[0];
+		req.op = AUTHPOOL_LOCK;
 		if (lockout_lock(&mfa->users, user) != 0) {
 			buf_printf(out, "cannot lock %s: the table is full\n", user);
 			return -1;
@@ -636,23 +642,56 @@ mfa_user_command(struct server *srv, const char *verb, const char *user,
 		grace_forget(&mfa->grace, user);
 		buf_printf(out, "%s locked until unlocked\n", user);
 	} else if (strcmp(verb, "unlock") == 0) {
+		name = names[1];
+		req.op = AUTHPOOL_UNLOCK;
 		lockout_clear(&mfa->users, user);
 		buf_printf(out, "%s unlocked\n", user);
 	} else if (strcmp(verb, "reset-mfa") == 0) {
+		name = names[2];
 		grace_forget(&mfa->grace, user);
-		/* the store's files block: a helper removes them */
-		if (authpool_submit(mfa->pool, &req, mfa_reset_cb, srv) != 0) {
-			buf_printf(out, "auth helpers busy: try again\n");
-			return -1;
-		}
 		buf_printf(out, "%s: TOTP secret removed; enrol again to log in\n", user);
 	} else {
 		buf_printf(out, "unknown user verb\n");
 		return -1;
 	}
+	if (authpool_submit(mfa->pool, &req, mfa_store_cb, (void *)name) != 0) {
+		buf_reset(out);
+		buf_printf(out, "auth helpers busy: %s %s not saved; try again\n", name,
+		    user);
+		return -1;
+	}
 	server_audit(srv, "user.admin", (struct audit_field[]){
 	    AUDIT_STR("verb", verb), AUDIT_STR("user", user) }, 2);
 	return 0;
+}
+
+/* Admin locks outlive a restart: they are kept in STATE/totp/+users (read
+ * once here, before the loop runs; the helpers write it). */
+static void
+mfa_load_locks(struct mfa *mfa, const char *state)
+{
+	char path[4096], why[512], esc[1024];
+	struct lockout t;
+	char *text;
+	size_t len, i;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/totp/+users", state);
+	if ((r = statefile_read(path, &text, &len, why, sizeof(why))) != 0) {
+		if (r != OTG_ERR_NOTFOUND)
+			log_warnx("%s", escape_str(esc, sizeof(esc), why));
+		return;
+	}
+	lockout_init(&t, LOCKOUT_DEFAULT_MAX_FAILURES, LOCKOUT_DEFAULT_PERIOD,
+	    AUTHPOOL_USERS_MAX);
+	if (lockout_parse(&t, text, len) != 0)
+		log_warnx("%s: corrupt; no admin lock restored", escape_str(esc,
+		    sizeof(esc), path));
+	for (i = 0; i < t.n; i++)
+		if (t.v[i].locked_until == LOCKOUT_FOREVER)
+			lockout_lock(&mfa->users, t.v[i].key);
+	lockout_free(&t);
+	free(text);
 }
 
 int
@@ -676,6 +715,7 @@ mfa_start(struct server *srv)
 		log_warnx("cannot set up the login tables");
 		return -1;
 	}
+	mfa_load_locks(mfa, conf->state);
 	if (authpool_open(srv->base, conf->state, conf->user, &mfa->pool) != 0) {
 		log_warnx("cannot start the auth helpers");
 		return -1;

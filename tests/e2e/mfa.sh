@@ -28,6 +28,8 @@ policy_write "$WORK/users.conf"
 conf_write
 printf 'mfa-grace = 5m\nmax-auth-failures = 5\nlockout = 15m\n' >>"$WORK/otgated.conf"
 og() { "$OTGATE" -f "$WORK/otgated.conf" "$@"; }
+# the broker's helpers write the store after the control verb returned
+waitfor() { local i; for ((i = 0; i < 50; i++)); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 
 # secrets as `otgate user enroll` leaves them: STATE/totp/USER "B32 0"
 mkdir -m 0700 "$WORK/state/totp"
@@ -145,12 +147,21 @@ check "otgate user lock gina (rc $rc: $out)" [ $rc -eq 0 ]
 out=$($DRIVE -t 20 'Verification code: ' 000000 -- bash -c "$(declare -f mssh); \
 	WORK=$WORK BROKER_PORT=$BROKER_PORT mssh 127.0.0.18 $WORK/alice_key gina+plc echo in-gina"); rc=$?
 check "a lock ends the grace and refuses gina (rc $rc)" [ $rc -ne 0 ]
+check "the admin lock is kept in STATE/totp/+users for pam_otgate" \
+	waitfor 'grep -q "^gina 18446744073709551615" "$WORK/state/totp/+users"'
+# restart the broker: the admin lock outlives it
+kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+broker_start
+out=$($DRIVE -t 20 'Verification code: ' "$(code "$S_gina")" -- bash -c "$(declare -f mssh); \
+	WORK=$WORK BROKER_PORT=$BROKER_PORT mssh 127.0.0.20 $WORK/alice_key gina+plc echo in-gina"); rc=$?
+check "after a restart gina is still locked, even with a valid code (rc $rc)" [ $rc -ne 0 ]
+og user unlock gina >/dev/null
+check "unlock removes gina from +users" waitfor '! grep -q "^gina " "$WORK/state/totp/+users"' 
 
 # --- reset-mfa (127.0.0.19)
 out=$(og user reset-mfa kate 2>&1); rc=$?
 check "otgate user reset-mfa kate (rc $rc: $out)" [ $rc -eq 0 ]
-for i in 1 2 3 4 5 6 7 8 9 10; do [ -e "$WORK/state/totp/kate" ] || break; sleep 0.2; done
-check "kate's secret is gone" [ ! -e "$WORK/state/totp/kate" ]
+check "kate's secret is gone" waitfor '[ ! -e "$WORK/state/totp/kate" ]'
 out=$($DRIVE -t 20 'Enrolment code: ' x -- bash -c "$(declare -f mssh); \
 	WORK=$WORK BROKER_PORT=$BROKER_PORT mssh 127.0.0.19 $WORK/alice_key kate+plc echo in-kate"); rc=$?
 check "after reset-mfa kate is asked for an enrolment code (rc $rc)" \

@@ -225,6 +225,35 @@ test_totp_and_invite(void **state)
 	assert_int_equal(ask(f, AUTHPOOL_TOTP, "bob", code)->status, OTG_ERR_NOTFOUND);
 }
 
+/* Admin locks land in STATE/totp/+users as pam_otgate reads them. */
+static void
+test_admin_locks(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], why[256], *text;
+	struct lockout t;
+	size_t len;
+
+	assert_int_equal(ask(f, AUTHPOOL_LOCK, "dave", "")->status, 0);
+	assert_int_equal(ask(f, AUTHPOOL_LOCK, "erin", "")->status, 0);
+	snprintf(path, sizeof(path), "%s/+users", f->totp);
+	assert_int_equal(statefile_read(path, &text, &len, why, sizeof(why)), 0);
+	assert_int_equal(lockout_init(&t, 5, 900, 16), 0);
+	assert_int_equal(lockout_parse(&t, text, len), 0);
+	free(text);
+	assert_int_equal(lockout_locked(&t, "dave", time(NULL)), LOCKOUT_FOREVER);
+	assert_int_equal(lockout_locked(&t, "erin", time(NULL)), LOCKOUT_FOREVER);
+	lockout_free(&t);
+	assert_int_equal(ask(f, AUTHPOOL_UNLOCK, "dave", "")->status, 0);
+	assert_int_equal(statefile_read(path, &text, &len, why, sizeof(why)), 0);
+	assert_int_equal(lockout_init(&t, 5, 900, 16), 0);
+	assert_int_equal(lockout_parse(&t, text, len), 0);
+	free(text);
+	assert_int_equal(lockout_locked(&t, "dave", time(NULL)), 0);
+	assert_int_equal(lockout_locked(&t, "erin", time(NULL)), LOCKOUT_FOREVER);
+	lockout_free(&t);
+}
+
 static void
 test_queue_bound_and_close(void **state)
 {
@@ -253,6 +282,7 @@ main(void)
 		cmocka_unit_test(test_reply_framing),
 		cmocka_unit_test_setup_teardown(test_passwords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_and_invite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound_and_close, setup, teardown),
 	};
 
