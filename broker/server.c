@@ -292,6 +292,10 @@ server_start(struct server *srv, struct event_base *base, struct conf *conf,
 		return -1;
 	if (policystore_keep(conf->state, policy) != 0)
 		log_warnx("could not keep a copy of policy %.12s", policy_hash(policy));
+	/* the policy in force from now on, for auditors and incident reports */
+	server_audit(srv, "broker.start", (struct audit_field[]){
+	    AUDIT_STR("version", OTGATE_VERSION), AUDIT_STR("policy", policy_hash(policy)),
+	    AUDIT_NUM("pid", getpid()) }, 3);
 	if (server_hostkey(srv) != 0)
 		return -1;
 	/* the auth helpers fork now, before the listener and control socket open */
