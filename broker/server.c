@@ -106,13 +106,16 @@ server_revoke_cb(struct session *s, void *arg)
 {
 	struct server_revoke *r = arg;
 	struct policy_decision d;
+	char why[300];
 
 	if (s->state != SESSION_RUNNING && s->state != SESSION_CONNECT)
 		return;
 	if (policy_decide(r->policy, s->conn->user, s->asset, s->kind, r->now, &d) != 0 ||
 	    d.verdict == POLICY_ALLOW)
 		return;
-	session_refuse(s, "policy.deny", d.reason);
+	/* the vendor learns that the rules changed, not only the new rule */
+	snprintf(why, sizeof(why), "ended by a policy reload: %s", d.reason);
+	session_refuse(s, "policy.deny", why);
 	r->ended++;
 }
 
@@ -146,11 +149,13 @@ server_reload(struct server *srv, struct buf *report)
 		policy_free(p);
 		return -1;
 	}
+	/* "policy" is the one in force from now on, "old" the one it replaced */
+	server_audit(srv, "policy.reload", (struct audit_field[]){
+	    AUDIT_STR("result", "ok"), AUDIT_STR("policy", policy_hash(p)),
+	    AUDIT_STR("old", policy_hash(srv->policy->policy)) }, 3);
 	server_policy_release(srv->policy);
 	srv->policy = ref;
 	log_info("policy %s loaded", policy_hash(p));
-	server_audit(srv, "policy.reload", (struct audit_field[]){
-	    AUDIT_STR("result", "ok"), AUDIT_STR("policy", policy_hash(p)) }, 2);
 	revoke.policy = p;
 	revoke.now = time(NULL);
 	revoke.ended = 0;
