@@ -371,6 +371,15 @@ authpool_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	authpool_lost(arg, "request timed out");
 }
 
+static int
+authpool_alive(struct authpool_helper *h)
+{
+	uint8_t b;
+	ssize_t n = recv(h->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR));
+}
+
 static void
 authpool_dispatch(struct authpool *p)
 {
@@ -383,6 +392,10 @@ authpool_dispatch(struct authpool *p)
 		h = &p->h[i];
 		if (h->job != NULL)
 			continue;
+		/* an idle helper that died has not been read yet: replace it
+		 * now rather than fail the request it would be given */
+		if (h->fd != -1 && !authpool_alive(h))
+			authpool_reap(h, "exited");
 		if (h->fd == -1 && authpool_spawn(h) != 0) {
 			authpool_reap(h, "no helper");
 			continue;

@@ -1,8 +1,9 @@
 /* test_authpool.c: the auth helpers' framing refuses anything malformed, and a
  * real pool (forked helpers driven by a libevent loop) answers each request
  * once: passwords against STATE/passwd (unknown users too), TOTP codes spent
- * once, enrolment by invite, a full queue refused, and every queued request
- * answered (failing closed) when the pool closes. */
+ * once, enrolment by invite, admin locks in +users, a killed helper replaced,
+ * a full queue refused, and every queued request answered (failing closed)
+ * when the pool closes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -225,6 +227,49 @@ test_totp_and_invite(void **state)
 	assert_int_equal(ask(f, AUTHPOOL_TOTP, "bob", code)->status, OTG_ERR_NOTFOUND);
 }
 
+/* A helper killed while idle is replaced; requests go on being answered. */
+static void
+test_helper_dies(void **state)
+{
+	struct fixture *f = *state;
+	char path[64], buf[256];
+	FILE *fp;
+	int pid = 0, i;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	if ((fp = fopen(path, "r")) == NULL)
+		skip();
+	if (fgets(buf, sizeof(buf), fp) != NULL)
+		pid = atoi(buf);
+	fclose(fp);
+	assert_true(pid > 0);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	/* wait until it is dead (a zombie: its socket is closed) */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (i = 0; i < 200; i++) {
+		if ((fp = fopen(path, "r")) == NULL)
+			break;
+		buf[0] = '\0';
+		if (fgets(buf, sizeof(buf), fp) == NULL)
+			buf[0] = '\0';
+		fclose(fp);
+		if (strstr(buf, ") Z ") != NULL)
+			break;
+		usleep(10000);
+	}
+	for (i = 0; i < 2 * AUTHPOOL_HELPERS; i++)
+		assert_int_equal(ask(f, AUTHPOOL_PASSWORD, "alice", "pw")->status,
+		    OTG_ERR_BADSIG);
+	/* the dead one is noticed (EOF) and reaped, not left a zombie */
+	for (i = 0; i < 100 && kill(pid, 0) == 0; i++) {
+		struct timeval tv = { 0, 20000 };
+
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	assert_int_equal(kill(pid, 0), -1);
+}
+
 /* Admin locks land in STATE/totp/+users as pam_otgate reads them. */
 static void
 test_admin_locks(void **state)
@@ -282,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_reply_framing),
 		cmocka_unit_test_setup_teardown(test_passwords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totp_and_invite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_helper_dies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound_and_close, setup, teardown),
 	};
