@@ -38,7 +38,7 @@ check "otgate status: version, uptime, sessions, policy hash ('$(echo $st)')" \
 	echo "$st" | grep -q "^policy [0-9a-f]\{64\}" && echo "$st" | grep -q "^uptime "'
 json=$(otg sessions --active --json)
 check "otgate sessions --active --json has the DESIGN fields" \
-	eval 'echo "$json" | python3 -c "import json,sys
+	eval 'echo "$json" | "$E2E_PY" -c "import json,sys
 o = json.loads(sys.stdin.readline())
 need = \"id conn user company asset src kind start end exit bytes_in bytes_out recording\".split()
 sys.exit(0 if all(k in o for k in need) and o[\"user\"] == \"alice\" and o[\"asset\"] == \"plc1\" and len(o[\"id\"]) == 32 else 1)"'

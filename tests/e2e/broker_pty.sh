@@ -97,7 +97,7 @@ print("driven: " + script)
 EOT
 drive() {	# SCRIPT USER
 	local script=$1 user=$2
-	python3 "$WORK/drive.py" "$script" -- ssh -tt -F /dev/null -o BatchMode=yes \
+	"$E2E_PY" "$WORK/drive.py" "$script" -- ssh -tt -F /dev/null -o BatchMode=yes \
 		-o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
 		-o UserKnownHostsFile="$WORK/known_hosts" -o LogLevel=ERROR \
 		-o SetEnv="LANG=C.UTF-8 OTG_SECRET=nope" -o SendEnv=LANG \

@@ -20,6 +20,9 @@ BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 OTGATED=${OTGATED:-$BUILD/otgated}
 OTGATE=${OTGATE:-$BUILD/otgate}
+# the system's python: a pyenv shim can stall for a minute on its rehash lock
+E2E_PY=python3
+[ -x /usr/bin/python3 ] && E2E_PY=/usr/bin/python3
 E2E_PIDS=()
 E2E_ASSETS=()
 FAILS=0
@@ -60,16 +63,15 @@ e2e_init() {
 
 # A port nobody listens on right now on ADDR.
 free_port() {
-	python3 -c 'import socket,sys
+	"$E2E_PY" -c 'import socket,sys
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
 s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
 }
 
 wait_port() {	# ADDR PORT [SECONDS]
-	local i
-	for ((i = 0; i < ${3:-10} * 20; i++)); do
-		python3 -c 'import socket,sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 1)' "$1" "$2" 2>/dev/null && return 0
+	local end=$((SECONDS + ${3:-30}))
+	while [ $SECONDS -lt $end ]; do
+		(exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
 		sleep 0.05
 	done
 	return 1
@@ -147,7 +149,7 @@ policy_write() {	# [EXTRA_FILE appended]
 	} >"$WORK/policy.conf"
 }
 
-conf_write() {	# knobs: LISTEN_V6 (a port for [::1]), LOGIN_GRACE, PER_SOURCE
+conf_write() {	# knobs: LISTEN_V6 (a port for [::1]), LOGIN_GRACE, PER_SOURCE, CONNECT_TIMEOUT
 	cat >"$WORK/otgated.conf" <<EOT
 listen = 127.0.0.1:$BROKER_PORT ${LISTEN_V6:+[::1]:$LISTEN_V6}
 hostkey = broker_hostkey
@@ -159,7 +161,7 @@ control = control.sock
 egress = 127.0.0.0/8 ::1/128
 banner = banner
 login-grace = ${LOGIN_GRACE:-10s}
-connect-timeout = 3s
+connect-timeout = ${CONNECT_TIMEOUT:-10s}
 keepalive = 30s
 max-startups = 200:30:400
 max-startups-per-source = ${PER_SOURCE:-200}
