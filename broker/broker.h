@@ -91,6 +91,10 @@ struct control_ops {
 	void (*command)(const char *verb, uid_t uid, void *arg);
 	/* may be NULL: `user lock|unlock|reset-mfa USER` ("lock", ...); 0 ok, -1 failed */
 	int (*user)(const char *verb, const char *user, struct buf *out, void *arg);
+	/* may be NULL: `kill ID [REASON]` (reason "" when none) by uid; 0 ok, -1
+	 * failed (unknown, ambiguous or ended session) */
+	int (*kill)(const char *id, const char *reason, uid_t uid, struct buf *out,
+	    void *arg);
 };
 int control_open(struct event_base *base, const char *path,
     const struct control_ops *ops, void *arg, struct control **out);
@@ -457,5 +461,13 @@ int mfa_user_command(struct server *srv, const char *verb, const char *user,
 int privdrop_harden(void);
 int privdrop_lookup(const struct conf *conf, uid_t *uid, gid_t *gid);
 int privdrop_drop(const struct conf *conf, uid_t uid, gid_t gid);
+
+/* ---- plant operations (issue 7) ---- */
+
+/* operator.c: the operator's verbs on running sessions. kill: id is a unique
+ * prefix (8+ hex) of an active session; reason (may be "") is shown to the
+ * vendor and audited (session.kill) with uid. 0, or -1 with why in out. */
+int operator_kill(struct server *srv, const char *id, const char *reason, uid_t uid,
+    struct buf *out);
 
 #endif

@@ -33,6 +33,7 @@ enum control_type {
 	CONTROL_USER_LOCK = 4,	/* body: USER NUL; an admin lock until unlocked */
 	CONTROL_USER_UNLOCK = 5,	/* body: USER NUL; ends a lock, forgets failures */
 	CONTROL_USER_RESET_MFA = 6,	/* body: USER NUL; removes the TOTP secret */
+	CONTROL_KILL = 7,	/* body: ID NUL [REASON NUL]; ID: 8 to 32 hex of a session */
 	/* replies */
 	CONTROL_OK = 0x100,	/* done; body is the answer */
 	CONTROL_FAILED = 0x101,	/* understood but refused (reload kept the old policy) */
@@ -41,6 +42,7 @@ enum control_type {
 
 #define CONTROL_F_JSON 0x1u
 #define CONTROL_ARG_MAX 256	/* the body of a user verb: a name and its NUL */
+#define CONTROL_REASON_MAX 200	/* an operator's reason (kill), bytes */
 
 struct control_header {
 	uint32_t magic;

@@ -125,6 +125,7 @@ control_type_name(uint16_t type)
 	case CONTROL_USER_LOCK: return "user lock";
 	case CONTROL_USER_UNLOCK: return "user unlock";
 	case CONTROL_USER_RESET_MFA: return "user reset-mfa";
+	case CONTROL_KILL: return "kill";
 	case CONTROL_OK: return "ok";
 	case CONTROL_FAILED: return "failed";
 	case CONTROL_ERROR: return "error";
@@ -199,6 +200,26 @@ control_reply_error(struct control_client *cl, const char *msg)
 	control_reply(cl, CONTROL_ERROR, msg, strlen(msg));
 }
 
+/* Split a body of NUL-terminated arguments: their count, or -1 when the body
+ * is empty, does not end in NUL or holds more than max. */
+static int
+control_args(const uint8_t *body, size_t len, const char **argv, int max)
+{
+	size_t at = 0, end;
+	int n = 0;
+
+	if (len == 0 || body[len - 1] != '\0')
+		return -1;
+	while (at < len) {
+		if (n == max)
+			return -1;
+		end = at + strlen((const char *)body + at);
+		argv[n++] = (const char *)body + at;
+		at = end + 1;
+	}
+	return n;
+}
+
 static void
 control_dispatch(struct control_client *cl, const struct control_header *h,
     const uint8_t *body, size_t len)
@@ -224,7 +245,17 @@ control_dispatch(struct control_client *cl, const struct control_header *h,
 		control_reply_error(cl, msg);
 		return;
 	}
-	if (!user_verb && ((h->flags & ~allowed) != 0 || h->len != 0)) {
+	/* kill: a session ID and an optional reason, each NUL-terminated */
+	const char *args[2] = { NULL, "" };
+	int kill_verb = h->type == CONTROL_KILL;
+
+	if (kill_verb && (c->ops->kill == NULL || h->flags != 0 || len != h->len ||
+	    control_args(body, len, args, 2) < 1)) {
+		snprintf(msg, sizeof(msg), "%s takes a session ID and a reason", name);
+		control_reply_error(cl, msg);
+		return;
+	}
+	if (!user_verb && !kill_verb && ((h->flags & ~allowed) != 0 || h->len != 0)) {
 		snprintf(msg, sizeof(msg), "%s takes no such flags or arguments", name);
 		control_reply_error(cl, msg);
 		return;
@@ -242,6 +273,10 @@ control_dispatch(struct control_client *cl, const struct control_header *h,
 		break;
 	case CONTROL_RELOAD:
 		if (c->ops->reload(&out, c->arg) != 0)
+			type = CONTROL_FAILED;
+		break;
+	case CONTROL_KILL:
+		if (c->ops->kill(args[0], args[1], cl->uid, &out, c->arg) != 0)
 			type = CONTROL_FAILED;
 		break;
 	default:

@@ -225,9 +225,15 @@ server_user_cb(const char *verb, const char *user, struct buf *out, void *arg)
 	return mfa_user_command(arg, verb, user, out);
 }
 
+static int
+server_kill_cb(const char *id, const char *reason, uid_t uid, struct buf *out, void *arg)
+{
+	return operator_kill(arg, id, reason, uid, out);
+}
+
 static const struct control_ops server_control_ops = {
 	server_status_cb, server_sessions_cb, server_reload_cb, server_command_cb,
-	server_user_cb
+	server_user_cb, server_kill_cb
 };
 
 static void

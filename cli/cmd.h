@@ -30,6 +30,9 @@ int cmd_status_main(int argc, char **argv, const char *conf_path);
 int cmd_sessions_main(int argc, char **argv, const char *conf_path);
 int cmd_reload_main(int argc, char **argv, const char *conf_path);
 
+/* broker/cmd_operator.c: the operator's verbs on running sessions */
+int cmd_kill_main(int argc, char **argv, const char *conf_path);
+
 /* broker/cmd_asset.c: asset host keys and vaulted credentials */
 int cmd_asset_main(int argc, char **argv, const char *conf_path);
 /* broker/cmd_userctl.c: user lock|unlock|reset-mfa through the control socket */

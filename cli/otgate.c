@@ -19,6 +19,7 @@ static const struct cmd_verb verbs[] = {
 	    "sessions [--user U] [--asset A] [--since T] [--until T] [--state DIR] [--json]",
 	    cmd_sessions_main },
 	{ "reload", "reload", cmd_reload_main },
+	{ "kill", "kill ID [--reason TEXT]", cmd_kill_main },
 	{ "asset", "asset trust NAME\n"
 	    "asset credential NAME --key FILE | --password", cmd_asset_main },
 	{ "user", "user enroll USER [--invite [--valid DURATION]]\n"

@@ -1,0 +1,100 @@
+/*
+ * cmd_operator.c: the operator's verbs on running sessions, through the
+ * broker's control socket (which checks the caller and audits the uid):
+ * `otgate kill ID [--reason TEXT]`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/broker.h"
+#include "broker/control-protocol.h"
+#include "cli/cmd.h"
+
+/* One request with NUL-terminated arguments; prints the broker's answer
+ * escaped (it is escaped already: this keeps raw bytes off the terminal). */
+static int
+operator_ask(const char *conf_path, uint16_t type, const char *const *args, int nargs)
+{
+	struct conf *conf = NULL;
+	struct diag d;
+	struct buf body, reply;
+	uint16_t rtype;
+	char why[512], line[1024];
+	int i, status;
+
+	diag_init(&d);
+	buf_init(&body, CONTROL_ARG_MAX);
+	buf_init(&reply, CONTROL_REPLY_MAX);
+	for (i = 0; i < nargs; i++) {
+		if (buf_put(&body, args[i], strlen(args[i]) + 1) != 0) {
+			fprintf(stderr, "otgate: arguments too long\n");
+			status = CMD_USAGE;
+			goto out;
+		}
+	}
+	if (conf_load(conf_path, &d, &conf) != 0) {
+		diag_print(&d, stderr);
+		status = CMD_NO;
+		goto out;
+	}
+	if (control_request(conf->control, type, 0, buf_ptr(&body), buf_len(&body),
+	    &rtype, &reply, why, sizeof(why)) != 0) {
+		fprintf(stderr, "otgate: %s\n", why);
+		status = CMD_NO;
+		goto out;
+	}
+	snprintf(line, sizeof(line), "%.*s", (int)buf_len(&reply),
+	    (const char *)buf_ptr(&reply));
+	line[strcspn(line, "\n")] = '\0';
+	escape_str(why, sizeof(why), line);
+	if (rtype == CONTROL_OK) {
+		printf("%s\n", why);
+		status = CMD_OK;
+	} else {
+		fprintf(stderr, "otgate: %s%s\n", rtype == CONTROL_ERROR ?
+		    "the broker refused: " : "", why);
+		status = CMD_NO;
+	}
+out:
+	buf_free(&reply);
+	buf_free(&body);
+	conf_free(conf);
+	diag_free(&d);
+	return status;
+}
+
+int
+cmd_kill_main(int argc, char **argv, const char *conf_path)
+{
+	static const struct option longopts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *args[2] = { NULL, "" };
+	int ch;
+
+	opterr = 0;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			args[1] = optarg;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc - 1)
+		goto usage;
+	args[0] = argv[optind];
+	if (strlen(args[1]) > CONTROL_REASON_MAX) {
+		fprintf(stderr, "otgate: the reason must be at most %u bytes\n",
+		    CONTROL_REASON_MAX);
+		return CMD_USAGE;
+	}
+	return operator_ask(conf_path, CONTROL_KILL, args, 2);
+usage:
+	fprintf(stderr, "usage: otgate kill ID [--reason TEXT]\n");
+	return CMD_USAGE;
+}
