@@ -24,6 +24,7 @@ struct record {
 	struct signer *signer;
 	struct indexer *index;
 	int index_failed;	/* logged once; recordings go on unindexed */
+	struct strlist recovered;	/* recordings a crash left open, to re-index */
 	uint8_t (*recipients)[32];
 	size_t nrecipients;
 	struct event *tick;
@@ -40,6 +41,38 @@ record_recovered_cb(void *arg, const char *path)
 	log_warnx("recording %s was left open by a crash: interrupted", path);
 	server_audit(srv, "recording.interrupted", (struct audit_field[]){
 	    AUDIT_STR("session", f.id), AUDIT_STR("file", path) }, 2);
+	if (strlist_push(&srv->record->recovered, path) != 0)
+		log_warnx("recording %s: not re-indexed (out of memory)", path);
+}
+
+/* The index rows of recordings a crash left open still say "active": their
+ * end and the text they reached come from the files (encrypted ones keep
+ * the metadata the broker wrote at their start). */
+static void
+record_reindex(const char *path, const struct strlist *paths)
+{
+	struct rec_index *ix;
+	unsigned long n;
+	struct recfile f;
+	size_t i;
+	int r;
+
+	if (paths->n == 0)
+		return;
+	if ((r = index_open(path, &ix)) != 0) {
+		log_warnx("index %s: %s", path, otg_strerror(r));
+		return;
+	}
+	for (i = 0; i < paths->n; i++) {
+		if (recfile_from_path(paths->v[i], &f) != 0 || f.encrypted)
+			continue;
+		if ((r = index_begin(ix)) == 0 &&
+		    (r = reindex_recording(ix, &f, NULL, &n)) == 0)
+			r = index_commit(ix);
+		if (r != 0)
+			log_warnx("index: %s: %s", paths->v[i], otg_strerror(r));
+	}
+	index_close(ix);
 }
 
 /* The index is opened on the loop, after the privilege drop, so that its
@@ -54,6 +87,8 @@ record_index(struct server *srv)
 	if (rc->index != NULL || rc->index_failed)
 		return rc->index;
 	snprintf(path, sizeof(path), "%s/index.sqlite", srv->conf->state);
+	record_reindex(path, &rc->recovered);
+	strlist_free(&rc->recovered);
 	if ((r = indexer_start(path, &rc->index)) != 0) {
 		rc->index_failed = 1;
 		log_warnx("index %s: %s; recordings are not indexed until "
@@ -184,6 +219,7 @@ record_stop(struct server *srv)
 		event_free(rc->tick);
 	indexer_stop(rc->index);
 	signer_stop(rc->signer);
+	strlist_free(&rc->recovered);
 	free(rc->recipients);
 	free(rc);
 	srv->record = NULL;

@@ -29,7 +29,7 @@ O() {
 # root's: the broker refuses a key the user it drops to could read or replace.
 # Args: a command to run the broker under (unshare ...), if any.
 broker_again() {
-	e2e_own
+	declare -F e2e_own >/dev/null && e2e_own
 	[ -n "${E2E_USER:-}" ] && chown -R 0:0 "$WORK/state/keys"
 	"$@" "$OTGATED" -D -f "$WORK/otgated.conf" >>"$WORK/otgated.log" 2>&1 &
 	BROKER_PID=$!
@@ -123,6 +123,9 @@ broker_again
 sleep 0.5
 check "the restarted broker renamed it" [ -f "${part%.part}" ] && [ ! -e "$part" ]
 check "and audited it as interrupted" audit_has recording.interrupted "$crash_id"
+check "and re-indexed it: listed with an end, no longer active" bash -c '
+	"$1" -f "$2" sessions --json | grep "\"$3\"" | grep -q "\"end\":\"[0-9]"' \
+	- "$OTGATE" "$WORK/otgated.conf" "$crash_id"
 out=$(O verify "$crash_id" 2>&1)
 check "which verifies as interrupted or unsealed tail (got '$out')" \
 	grep -Eq "interrupted|unsealed tail" <<<"$out"
