@@ -504,6 +504,8 @@ asset_advance(struct upstream *up)
 	case UP_START:
 		if (s->kind == POLICY_EXEC)
 			rc = ssh_channel_request_exec(up->ch, s->command);
+		else if (s->kind == POLICY_SFTP)
+			rc = ssh_channel_request_subsystem(up->ch, "sftp");
 		else
 			rc = ssh_channel_request_shell(up->ch);
 		if (rc == SSH_OK) {

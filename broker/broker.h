@@ -152,6 +152,7 @@ struct server {
 	unsigned nconns;
 	struct mfa *mfa;	/* mfa.c */
 	struct record *record;	/* record.c */
+	struct event *limits_tick;	/* limits.c */
 };
 /* Takes ownership of conf and policy. */
 int server_start(struct server *srv, struct event_base *base, struct conf *conf,
@@ -278,6 +279,10 @@ struct session {
 	int exit_status;	/* -1 unknown */
 	char *exit_signal;
 	struct recording *rec;	/* record.c; NULL before running or once failed */
+	uint64_t max_session, idle_timeout;	/* limits.c: seconds, 0 none */
+	time_t active;		/* limits.c: last time bytes moved */
+	uint64_t seen;		/* limits.c: bytes_in + bytes_out then */
+	int warned;		/* limits.c: LIMITS_WARNED_* told the vendor */
 	struct session *next;	/* in conn->sessions */
 	unsigned refs;
 };
@@ -469,5 +474,17 @@ int privdrop_drop(const struct conf *conf, uid_t uid, gid_t gid);
  * vendor and audited (session.kill) with uid. 0, or -1 with why in out. */
 int operator_kill(struct server *srv, const char *id, const char *reason, uid_t uid,
     struct buf *out);
+
+/* limits.c: at the decision (after ALLOW), keep d's max-session and
+ * idle-timeout for s and check a's max-sessions: -1 after refusing s with who
+ * holds the asset and since when (audit session.busy). limits_start runs a
+ * tick a second that warns the vendor before either limit and ends the session
+ * at it (audit session.limit). */
+#define LIMITS_WARNED_MAX 1
+#define LIMITS_WARNED_IDLE 2
+int limits_admit(struct session *s, const struct policy_asset *a,
+    const struct policy_decision *d);
+int limits_start(struct server *srv);
+void limits_stop(struct server *srv);
 
 #endif

@@ -175,8 +175,16 @@ relay_forward(struct session *s, enum relay_stream st, const void *data, size_t 
 		s->bytes_in += len;
 	else
 		s->bytes_out += len;
-	if (buf_put(&s->relay->pending[st], data, len) != 0)
+	if (s->transfer != NULL && st != RELAY_TO_VENDOR_STDERR) {
+		/* sftp goes on in whole packets; refusals are answered here */
+		if (transfer_input(s, st == RELAY_TO_ASSET, data, len,
+		    &s->relay->pending[st], &s->relay->pending[RELAY_TO_VENDOR]) != 0)
+			return -1;
+		if (st == RELAY_TO_ASSET && relay_flush(s, RELAY_TO_VENDOR) != 0)
+			return -1;
+	} else if (buf_put(&s->relay->pending[st], data, len) != 0) {
 		return -1;
+	}
 	return relay_flush(s, st);
 }
 

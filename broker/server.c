@@ -327,6 +327,8 @@ server_start(struct server *srv, struct event_base *base, struct conf *conf,
 		log_warnx("control socket %s: cannot open", conf->control);
 		return -1;
 	}
+	if (limits_start(srv) != 0)
+		return -1;
 	log_info("otgated %s started, policy %s", OTGATE_VERSION, policy_hash(policy));
 	return 0;
 }
@@ -339,6 +341,7 @@ server_stop(struct server *srv)
 	if (srv->control != NULL)
 		control_close(srv->control);
 	srv->control = NULL;
+	limits_stop(srv);
 	vendor_close_all(srv);
 	mfa_stop(srv);	/* a request in flight fails and lets its connection go */
 	/* the frees were scheduled on the loop: let them run */

@@ -229,6 +229,8 @@ session_decide(struct session *s)
 		session_refuse(s, "policy.deny", "unknown asset");
 		return;
 	}
+	if (limits_admit(s, a, &d) != 0)
+		return;
 	s->state = SESSION_CONNECT;
 	asset_start(s, a);
 }

@@ -123,6 +123,11 @@ dump_role(FILE *fp, const struct policy_role *r)
 	dump_duration(fp, "max-session", r->max_session);
 	dump_duration(fp, "idle-timeout", r->idle_timeout);
 	fprintf(fp, "record-input = %s\n", r->record_input ? "yes" : "no");
+	if (r->sftp != (POLICY_SFTP_READ | POLICY_SFTP_WRITE))
+		fprintf(fp, "sftp = %s\n", r->sftp == POLICY_SFTP_READ ? "read" :
+		    r->sftp == POLICY_SFTP_WRITE ? "write" : "none");
+	if (r->max_file_size > 0)
+		fprintf(fp, "max-file-size = %llu\n", (unsigned long long)r->max_file_size);
 }
 
 static void

@@ -302,6 +302,64 @@ keys_role_record_input(struct parse *ps, void *obj, const struct ini_entry *e)
 		PARSE_ERR(ps, e, "bad record-input '%s': expected yes or no", e->value);
 }
 
+/* sftp = read write: the directions a role's sftp channels may carry; none
+ * allows listings and nothing else. */
+static void
+keys_role_sftp(struct parse *ps, void *obj, const struct ini_entry *e)
+{
+	struct policy_role *r = obj;
+	struct strlist w;
+	size_t i;
+
+	if (strlist_split(e->value, &w) != 0) {
+		ps->nomem = 1;
+		return;
+	}
+	r->sftp = 0;
+	for (i = 0; i < w.n; i++) {
+		if (strcmp(w.v[i], "read") == 0)
+			r->sftp |= POLICY_SFTP_READ;
+		else if (strcmp(w.v[i], "write") == 0)
+			r->sftp |= POLICY_SFTP_WRITE;
+		else if (strcmp(w.v[i], "none") != 0 || w.n != 1)
+			PARSE_ERR(ps, e, "unknown sftp direction '%s': expected read, "
+			    "write, both, or none alone", w.v[i]);
+	}
+	strlist_free(&w);
+}
+
+/* max-file-size = 100M: a number of bytes with an optional K, M, G or T
+ * (powers of 1024); 0 means no limit. */
+static void
+keys_role_max_file_size(struct parse *ps, void *obj, const struct ini_entry *e)
+{
+	static const char units[] = "KMGT";
+	struct policy_role *r = obj;
+	char num[32];
+	const char *u;
+	size_t len = strlen(e->value);
+	uint64_t n, mult = 1;
+
+	if (len > 0 && len < sizeof(num) && (u = strchr(units, e->value[len - 1])) != NULL &&
+	    *u != '\0') {
+		mult = 1ull << (10 * (u - units + 1));
+		len--;
+	}
+	if (len == 0 || len >= sizeof(num)) {
+		PARSE_ERR(ps, e, "bad max-file-size '%s': expected bytes, as in 500M or 2G",
+		    e->value);
+		return;
+	}
+	memcpy(num, e->value, len);
+	num[len] = '\0';
+	if (value_uint(num, UINT64_MAX / mult, &n) != 0) {
+		PARSE_ERR(ps, e, "bad max-file-size '%s': expected bytes, as in 500M or 2G",
+		    e->value);
+		return;
+	}
+	r->max_file_size = n * mult;
+}
+
 const struct parse_key keys_role[] = {
 	{ "assets", 0, keys_role_assets },
 	{ "deny", 0, keys_role_deny },
@@ -312,6 +370,8 @@ const struct parse_key keys_role[] = {
 	{ "max-session", 0, keys_role_max_session },
 	{ "idle-timeout", 0, keys_role_idle_timeout },
 	{ "record-input", 0, keys_role_record_input },
+	{ "sftp", 0, keys_role_sftp },
+	{ "max-file-size", 0, keys_role_max_file_size },
 	{ NULL, 0, NULL }
 };
 

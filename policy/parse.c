@@ -257,6 +257,7 @@ parse_role_section(struct parse *ps, const struct ini_section *sec, int keep)
 	memset(&tmp, 0, sizeof(tmp));
 	parse_set_loc(ps, &tmp.loc, sec);
 	tmp.record_input = 1;
+	tmp.sftp = POLICY_SFTP_READ | POLICY_SFTP_WRITE;
 	parse_entries(ps, "role", keys_role, sec, &tmp);
 	if (keep && tmp.assets.n > 0 && tmp.allow == 0)
 		diag_add(ps->d, DIAG_WARNING, ps->file, sec->line, sec->col,
