@@ -341,6 +341,23 @@ policy_role_record_input(const struct policy *p, const char *role)
 	return 1;
 }
 
+void
+policy_role_sftp(const struct policy *p, const char *role, unsigned *dirs,
+    uint64_t *max_file_size)
+{
+	size_t i;
+
+	*dirs = POLICY_SFTP_READ | POLICY_SFTP_WRITE;
+	*max_file_size = 0;
+	for (i = 0; role != NULL && i < p->nroles; i++) {
+		if (strcmp(p->roles[i].name, role) == 0) {
+			*dirs = p->roles[i].sftp;
+			*max_file_size = p->roles[i].max_file_size;
+			return;
+		}
+	}
+}
+
 const struct policy_asset *
 policy_asset(const struct policy *p, const char *name)
 {

@@ -91,6 +91,12 @@ const struct policy_user *policy_user(const struct policy *p, const char *name);
 const struct policy_asset *policy_asset(const struct policy *p, const char *name);
 /* The role's record-input: 1 (also for an unknown or NULL role), or 0. */
 int policy_role_record_input(const struct policy *p, const char *role);
+/* The role's sftp directions (POLICY_SFTP_* bits; both for an unknown or NULL
+ * role) and max-file-size in bytes (0: no limit). */
+#define POLICY_SFTP_READ 1u
+#define POLICY_SFTP_WRITE 2u
+void policy_role_sftp(const struct policy *p, const char *role, unsigned *dirs,
+    uint64_t *max_file_size);
 size_t policy_nassets(const struct policy *p);
 const struct policy_asset *policy_asset_at(const struct policy *p, size_t i);	/* name order */
 void policy_counts(const struct policy *p, size_t *users, size_t *roles,
@@ -148,6 +154,8 @@ struct policy_role {
 	int reason;		/* reason = required */
 	uint64_t max_session, idle_timeout;	/* seconds, 0: no limit */
 	int record_input;	/* record-input: the vendor's keystrokes too (default) */
+	unsigned sftp;		/* sftp = read write: POLICY_SFTP_* bits, default both */
+	uint64_t max_file_size;	/* bytes an sftp write may reach, 0: no limit */
 	struct policy_loc loc, assets_loc, deny_loc, window_loc;
 };
 

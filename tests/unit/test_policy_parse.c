@@ -333,6 +333,12 @@ static const struct {
 	{ "[role r]\nidle-timeout = 15\n", 2, 16, "bad duration '15' for idle-timeout" },
 	{ "[role r]\nrecord-input = maybe\n", 2, 16, "bad record-input 'maybe': "
 	    "expected yes or no" },
+	{ "[role r]\nsftp = read upload\n", 2, 8, "unknown sftp direction 'upload'" },
+	{ "[role r]\nsftp = none read\n", 2, 8, "unknown sftp direction 'none'" },
+	{ "[role r]\nmax-file-size = 10X\n", 2, 17, "bad max-file-size '10X'" },
+	{ "[role r]\nmax-file-size = -1\n", 2, 17, "bad max-file-size" },
+	{ "[role r]\nmax-file-size = M\n", 2, 17, "bad max-file-size" },
+	{ "[role r]\nmax-file-size = 99999999999999999T\n", 2, 17, "bad max-file-size" },
 	/* users */
 	{ "[user u]\nauth = password\nroles = r\n", 3, 9,
 	    "user u names unknown role 'r' (no [role r] section)" },
@@ -661,6 +667,55 @@ test_record_input(void **state)
 	policy_free(p);
 }
 
+/* sftp directions default to both; max-file-size to no limit; both dumped
+ * only when set, and parsed back the same. */
+static void
+test_sftp_keys(void **state)
+{
+	struct policy *p;
+	struct diag d;
+	char *out = NULL;
+	size_t len = 0;
+	unsigned dirs;
+	uint64_t max;
+	FILE *fp;
+
+	(void)state;
+	p = load_ok("[role a]\nsftp = read\nmax-file-size = 500M\n[role b]\n"
+	    "[role c]\nsftp = write read\nmax-file-size = 1234\n[role d]\nsftp = none\n"
+	    "[role e]\nsftp = write\nmax-file-size = 2T\n", &d);
+	policy_role_sftp(p, "a", &dirs, &max);
+	assert_int_equal(dirs, POLICY_SFTP_READ);
+	assert_int_equal(max, 500ull << 20);
+	policy_role_sftp(p, "b", &dirs, &max);
+	assert_int_equal(dirs, POLICY_SFTP_READ | POLICY_SFTP_WRITE);
+	assert_int_equal(max, 0);
+	policy_role_sftp(p, "c", &dirs, &max);
+	assert_int_equal(dirs, POLICY_SFTP_READ | POLICY_SFTP_WRITE);
+	assert_int_equal(max, 1234);
+	policy_role_sftp(p, "d", &dirs, &max);
+	assert_int_equal(dirs, 0);
+	policy_role_sftp(p, "e", &dirs, &max);
+	assert_int_equal(dirs, POLICY_SFTP_WRITE);
+	assert_int_equal(max, 2ull << 40);
+	policy_role_sftp(p, "nosuch", &dirs, &max);
+	assert_int_equal(dirs, POLICY_SFTP_READ | POLICY_SFTP_WRITE);
+	assert_int_equal(max, 0);
+	assert_non_null(fp = open_memstream(&out, &len));
+	assert_int_equal(policy_dump(p, fp), 0);
+	fclose(fp);
+	assert_non_null(strstr(strstr(out, "[role a]\n"),
+	    "sftp = read\nmax-file-size = 524288000\n"));
+	/* role b is all defaults: its first sftp line is role d's */
+	assert_true(strstr(strstr(out, "[role b]\n"), "sftp =") >
+	    strstr(out, "[role d]\n"));
+	assert_non_null(strstr(strstr(out, "[role d]\n"), "sftp = none\n"));
+	assert_non_null(strstr(strstr(out, "[role e]\n"), "sftp = write\n"));
+	free(out);
+	diag_free(&d);
+	policy_free(p);
+}
+
 static char *
 dump_of(const char *text)
 {
@@ -821,6 +876,7 @@ main(void)
 		cmocka_unit_test(test_egress),
 		cmocka_unit_test(test_hash_follows_text),
 		cmocka_unit_test(test_record_input),
+		cmocka_unit_test(test_sftp_keys),
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_dump_is_canonical),
 		cmocka_unit_test(test_hostile_input),
