@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # kbdint.py: answers an ssh client's prompts through a pty, as a vendor would
 # type them (sshpass answers one prompt only; password + TOTP asks two).
 #   kbdint.py [-t SECONDS] PATTERN ANSWER ... -- ssh ARGS...

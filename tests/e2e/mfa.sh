@@ -8,7 +8,7 @@
 # that per-source throttling of one group does not slow the next.
 . "$(dirname "$0")/lib.sh"
 command -v oathtool >/dev/null || e2e_skip "oathtool is not installed"
-DRIVE="python3 $(dirname "$0")/kbdint.py"
+DRIVE="${E2E_PY:-python3} $(dirname "$0")/kbdint.py"
 e2e_init
 asset_start plc 127.0.0.2
 
@@ -33,7 +33,7 @@ waitfor() { local i; for ((i = 0; i < 50; i++)); do eval "$1" && return 0; sleep
 
 # secrets as `otgate user enroll` leaves them: STATE/totp/USER "B32 0"
 mkdir -m 0700 "$WORK/state/totp"
-secret() { python3 -c 'import base64,os; print(base64.b32encode(os.urandom(20)).decode())'; }
+secret() { ${E2E_PY:-python3} -c 'import base64,os; print(base64.b32encode(os.urandom(20)).decode())'; }
 for u in kate paul lucy gina; do
 	s=$(secret)
 	eval "S_$u=$s"
