@@ -283,6 +283,7 @@ struct session {
 	time_t active;		/* limits.c: last time bytes moved */
 	uint64_t seen;		/* limits.c: bytes_in + bytes_out then */
 	int warned;		/* limits.c: LIMITS_WARNED_* told the vendor */
+	struct transfer *transfer;	/* transfer.c: sftp channels, else NULL */
 	struct session *next;	/* in conn->sessions */
 	unsigned refs;
 };
@@ -369,6 +370,54 @@ int siem_rfc5424(struct buf *out, const struct siem_origin *o, uint64_t time_ms,
     unsigned long long seq, const char *event, const struct audit_field *f, size_t n);
 int siem_cef(struct buf *out, const char *version, uint64_t time_ms, unsigned long long seq,
     const char *event, const struct audit_field *f, size_t n);
+
+/* ---- file transfer and port forwarding (issue 6) ---- */
+
+/* sftp.c: the SFTP v3 stream of one channel read both ways while relayed
+ * (pure). Input is cut into whole packets; those that go on are appended to
+ * fwd, the broker's own answers to refused requests (SSH_FX_PERMISSION_DENIED
+ * for a direction the role does not allow or a write past max-file-size) to
+ * reply, for the vendor. Events: open (status: the asset's answer, 0 ok),
+ * close (bytes, SHA-256 of what was written, and of what was read when read in
+ * order from 0), remove rename mkdir rmdir setstat fsetstat symlink hardlink,
+ * denied (reason), unknown (path names the packet type; once per type). Paths
+ * are escaped. A malformed packet: OTG_ERR_PROTO with why; end the channel. */
+#define SFTP_PACKET_MAX (256u * 1024)	/* as OpenSSH's sftp-server */
+#define SFTP_HANDLES_MAX 256		/* files open at once per channel */
+#define SFTP_REQUESTS_MAX 1024		/* requests awaiting an answer */
+#define SFTP_ALLOW_READ 1u
+#define SFTP_ALLOW_WRITE 2u
+struct sftp;
+struct sftp_event {
+	const char *op;
+	const char *path, *path2;	/* escaped, "" when none */
+	uint32_t pflags;		/* open, close: SSH_FXF_* */
+	int type;			/* the packet type */
+	int status;			/* the asset's SSH_FX_* answer, -1 unknown */
+	uint64_t bytes_read, bytes_written;
+	const char *sha_read, *sha_written;	/* 64 hex, "" when not known */
+	const char *reason;		/* denied: why, else "" */
+};
+typedef void sftp_event_cb(const struct sftp_event *ev, void *arg);
+int sftp_new(unsigned allow, uint64_t max_file_size, sftp_event_cb *cb, void *arg,
+    struct sftp **out);
+/* to_asset: 1 for the vendor's bytes, 0 for the asset's (reply unused then). */
+int sftp_input(struct sftp *p, int to_asset, const void *data, size_t len,
+    struct buf *fwd, struct buf *reply, char *why, size_t whysz);
+void sftp_finish(struct sftp *p);	/* close events for files left open */
+void sftp_free(struct sftp *p);
+
+/* transfer.c: an sftp session's parser, audit events (transfer.file,
+ * transfer.op, transfer.denied, transfer.error) and recording markers, with
+ * the deciding role's sftp directions and max-file-size. */
+struct transfer;
+int transfer_start(struct session *s);	/* once running; sets s->transfer */
+/* relay.c: a recorded chunk; whole packets to fwd, the broker's answers to
+ * reply. -1: the session was refused with the reason (stop relaying). */
+int transfer_input(struct session *s, int to_asset, const void *data, size_t len,
+    struct buf *fwd, struct buf *reply);
+void transfer_end(struct session *s);	/* at close, before the recording ends */
+void transfer_free(struct transfer *t);
 
 /* ---- MFA: second factors, passwords and PAM (issue 5) ---- */
 

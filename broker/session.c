@@ -35,6 +35,7 @@ session_free_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	asset_free(s->up);
+	transfer_free(s->transfer);
 	relay_free(s->relay);
 	menu_free(s->menu);
 	if (s->vch != NULL)
@@ -178,6 +179,7 @@ session_close(struct session *s, const char *why)
 		ssh_message_free(s->held);
 		s->held = NULL;
 	}
+	transfer_end(s);
 	record_session_close(s);
 	if (s->started) {
 		server_audit(s->conn->srv, "session.end", (struct audit_field[]){
@@ -241,6 +243,10 @@ session_asset_ready(struct session *s)
 	/* recorded from the first byte, or refused */
 	if (record_session_open(s) != 0)
 		return;
+	if (s->kind == POLICY_SFTP && transfer_start(s) != 0) {
+		session_refuse(s, "transfer.error", "out of memory");
+		return;
+	}
 	if (s->held != NULL) {
 		ssh_message_channel_request_reply_success(s->held);
 		ssh_message_free(s->held);
@@ -345,10 +351,12 @@ session_begin(struct session *s, ssh_message m)
 		break;
 	case SSH_CHANNEL_REQUEST_SUBSYSTEM:
 		s->kind = POLICY_SFTP;
-		s->held = m;
 		sub = ssh_message_channel_request_subsystem(m);
+		if (sub != NULL && strcmp(sub, "sftp") == 0)
+			break;
+		s->held = m;
 		snprintf(reason, sizeof(reason), "subsystem %.40s is not available "
-		    "through this broker yet", sub != NULL && value_name_ok(sub) ? sub : "?");
+		    "through this broker", sub != NULL && value_name_ok(sub) ? sub : "?");
 		session_refuse(s, "policy.deny", reason);
 		return;
 	default:
