@@ -333,6 +333,15 @@ server_start(struct server *srv, struct event_base *base, struct conf *conf,
 	return 0;
 }
 
+/* Each vendor reads why the session ends before the connections close. */
+static void
+server_goodbye_cb(struct session *s, void *arg)
+{
+	(void)arg;
+	if (s->state != SESSION_SETUP)
+		session_refuse(s, NULL, "the broker is shutting down");
+}
+
 void
 server_stop(struct server *srv)
 {
@@ -342,6 +351,8 @@ server_stop(struct server *srv)
 		control_close(srv->control);
 	srv->control = NULL;
 	limits_stop(srv);
+	/* nothing new is accepted: the loop no longer runs the listener */
+	vendor_foreach_session(srv, server_goodbye_cb, NULL);
 	vendor_close_all(srv);
 	mfa_stop(srv);	/* a request in flight fails and lets its connection go */
 	/* the frees were scheduled on the loop: let them run */
