@@ -119,6 +119,8 @@ dump_role(FILE *fp, const struct policy_role *r)
 		fputc('\n', fp);
 	dump_list(fp, "window", &r->window_names, 0);
 	fprintf(fp, "approval = %s\n", r->approval ? "required" : "none");
+	if (r->approvers != NULL)
+		fprintf(fp, "approvers = %s\n", r->approvers);
 	fprintf(fp, "reason = %s\n", r->reason ? "required" : "none");
 	dump_duration(fp, "max-session", r->max_session);
 	dump_duration(fp, "idle-timeout", r->idle_timeout);

@@ -268,6 +268,24 @@ keys_role_approval(struct parse *ps, void *obj, const struct ini_entry *e)
 	keys_required(ps, e, &((struct policy_role *)obj)->approval);
 }
 
+/* A Unix group name as useradd(8) takes it; the group need not exist here. */
+static void
+keys_role_approvers(struct parse *ps, void *obj, const struct ini_entry *e)
+{
+	struct policy_role *r = obj;
+	size_t n = strspn(e->value, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	if (e->value[n] != '\0' || n == 0 || n > 32 || e->value[0] == '-' ||
+	    (e->value[0] >= '0' && e->value[0] <= '9')) {
+		PARSE_ERR(ps, e, "bad approvers '%s': expected one Unix group name",
+		    e->value);
+		return;
+	}
+	free(r->approvers);
+	if ((r->approvers = strdup(e->value)) == NULL)
+		PARSE_ERR(ps, e, "out of memory");
+}
+
 static void
 keys_role_reason(struct parse *ps, void *obj, const struct ini_entry *e)
 {
@@ -366,6 +384,7 @@ const struct parse_key keys_role[] = {
 	{ "allow", 0, keys_role_allow },
 	{ "window", 1, keys_role_window },
 	{ "approval", 0, keys_role_approval },
+	{ "approvers", 0, keys_role_approvers },
 	{ "reason", 0, keys_role_reason },
 	{ "max-session", 0, keys_role_max_session },
 	{ "idle-timeout", 0, keys_role_idle_timeout },

@@ -196,6 +196,7 @@ static void
 parse_role_free(struct policy_role *r)
 {
 	free(r->name);
+	free(r->approvers);
 	strlist_free(&r->assets);
 	strlist_free(&r->deny);
 	strlist_free(&r->window_names);

@@ -341,6 +341,17 @@ policy_role_record_input(const struct policy *p, const char *role)
 	return 1;
 }
 
+const char *
+policy_role_approvers(const struct policy *p, const char *role)
+{
+	size_t i;
+
+	for (i = 0; role != NULL && i < p->nroles; i++)
+		if (strcmp(p->roles[i].name, role) == 0)
+			return p->roles[i].approvers;
+	return NULL;
+}
+
 void
 policy_role_sftp(const struct policy *p, const char *role, unsigned *dirs,
     uint64_t *max_file_size)

@@ -97,6 +97,9 @@ int policy_role_record_input(const struct policy *p, const char *role);
 #define POLICY_SFTP_WRITE 2u
 void policy_role_sftp(const struct policy *p, const char *role, unsigned *dirs,
     uint64_t *max_file_size);
+/* The Unix group whose members may approve the role's sessions (approvers =),
+ * or NULL (also for an unknown or NULL role): any operator may. */
+const char *policy_role_approvers(const struct policy *p, const char *role);
 size_t policy_nassets(const struct policy *p);
 const struct policy_asset *policy_asset_at(const struct policy *p, size_t i);	/* name order */
 void policy_counts(const struct policy *p, size_t *users, size_t *roles,
@@ -151,6 +154,7 @@ struct policy_role {
 	struct strlist window_names;
 	const struct policy_window **windows;	/* resolved window_names */
 	int approval;		/* approval = required */
+	char *approvers;	/* approvers = GROUP: who may approve; NULL: any operator */
 	int reason;		/* reason = required */
 	uint64_t max_session, idle_timeout;	/* seconds, 0: no limit */
 	int record_input;	/* record-input: the vendor's keystrokes too (default) */

@@ -116,6 +116,7 @@ static const char full[] =
     "window = weekdays\n"
     "window = always\n"
     "approval = required\n"
+    "approvers = plant-ops\n"
     "reason = required\n"
     "max-session = 2h\n"
     "idle-timeout = 15m\n"
@@ -206,6 +207,9 @@ test_every_key(void **state)
 	assert_ptr_equal(r->windows[0], &p->windows[1]);
 	assert_ptr_equal(r->windows[1], &p->windows[0]);
 	assert_true(r->approval);
+	assert_string_equal(r->approvers, "plant-ops");
+	assert_string_equal(policy_role_approvers(p, "line3"), "plant-ops");
+	assert_null(policy_role_approvers(p, "nosuchrole"));
 	assert_true(r->reason);
 	assert_int_equal(r->max_session, 7200);
 	assert_int_equal(r->idle_timeout, 900);
@@ -336,6 +340,8 @@ static const struct {
 	{ "[role r]\nsftp = read upload\n", 2, 8, "unknown sftp direction 'upload'" },
 	{ "[role r]\nsftp = none read\n", 2, 8, "unknown sftp direction 'none'" },
 	{ "[role r]\nmax-file-size = 10X\n", 2, 17, "bad max-file-size '10X'" },
+	{ "[role r]\napprovers = Plant Ops\n", 2, 13, "bad approvers 'Plant Ops'" },
+	{ "[role r]\napprovers = -ops\n", 2, 13, "bad approvers '-ops'" },
 	{ "[role r]\nmax-file-size = -1\n", 2, 17, "bad max-file-size" },
 	{ "[role r]\nmax-file-size = M\n", 2, 17, "bad max-file-size" },
 	{ "[role r]\nmax-file-size = 99999999999999999T\n", 2, 17, "bad max-file-size" },
@@ -750,8 +756,8 @@ test_dump_round_trip(void **state)
 	assert_non_null(strstr(one, "[window always]\ndays = mon-sun\ntime = 00:00-24:00\n\n"));
 	assert_non_null(strstr(one, "[role line3]\nassets = zone:cell-3 hmi\n"
 	    "deny = level:0\nallow = shell sftp\nwindow = weekdays always\n"
-	    "approval = required\nreason = required\nmax-session = 2h\n"
-	    "idle-timeout = 15m\n"));
+	    "approval = required\napprovers = plant-ops\nreason = required\n"
+	    "max-session = 2h\nidle-timeout = 15m\n"));
 	assert_non_null(strstr(one, "auth = publickey password pam totp\n"));
 	assert_non_null(strstr(one, "expires = 2027-01-31\ndisabled = yes\n"));
 	/* assets, then windows, roles and users, each by name */
