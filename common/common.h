@@ -157,6 +157,8 @@ struct conf {
 	int siem_format;	/* 0 json, 1 rfc5424, 2 cef (broker's enum siem_format) */
 	uint64_t recording_retention;	/* seconds; otgate purge removes older */
 	struct strlist recording_recipient;	/* auditor X25519 .pub paths: encrypt */
+	uint64_t approval_timeout;	/* seconds a request waits for an operator */
+	char *on_request;	/* command told of each approval request, NULL none */
 };
 /* Read and check path; every problem goes to d. 0, or OTG_ERR_INVAL with
  * errors in d (and *out NULL). */

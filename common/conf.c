@@ -50,6 +50,8 @@ static const struct conf_key conf_keys[] = {
 	{ "siem-format", CONF_SIEM, CONF_OFF(siem_format), "json", 0 },
 	{ "recording-retention", CONF_DURATION, CONF_OFF(recording_retention), "400d", 0 },
 	{ "recording-recipient", CONF_PATHS, CONF_OFF(recording_recipient), NULL, 1 },
+	{ "approval-timeout", CONF_DURATION, CONF_OFF(approval_timeout), "10m", 0 },
+	{ "on-request", CONF_PATH, CONF_OFF(on_request), NULL, 0 },
 };
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -378,6 +380,7 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->banner);
 	strlist_free(&c->recording_recipient);
+	free(c->on_request);
 	free(c);
 }
 

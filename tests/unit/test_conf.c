@@ -62,7 +62,8 @@ test_defaults_and_values(void **state)
 	    "max-startups = 5:50:20\nlogin-grace = 2m\nuser = otgate\n"
 	    "mfa-grace = 5m\nmax-auth-failures = 3\nlockout = 1h\nsiem-format = cef\n"
 	    "recording-retention = 90d\nrecording-recipient = a.pub /k/b.pub\n"
-	    "recording-recipient = c.pub\n", &d, &c), 0);
+	    "recording-recipient = c.pub\n"
+	    "approval-timeout = 2m\non-request = page.sh\n", &d, &c), 0);
 	assert_int_equal(d.nerrors + d.nwarnings, 0);
 	assert_int_equal(c->listen.n, 2);
 	assert_string_equal(c->listen.v[1], "[::1]:2222");
@@ -91,6 +92,9 @@ test_defaults_and_values(void **state)
 	snprintf(want, sizeof(want), "%s/a.pub", dir);
 	assert_string_equal(c->recording_recipient.v[0], want);
 	assert_string_equal(c->recording_recipient.v[1], "/k/b.pub");
+	assert_int_equal(c->approval_timeout, 120);
+	snprintf(want, sizeof(want), "%s/page.sh", dir);
+	assert_string_equal(c->on_request, want);
 	conf_free(c);
 	diag_free(&d);
 
@@ -105,6 +109,8 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c->siem_format, 0);
 	assert_int_equal(c->recording_retention, 400 * 86400);
 	assert_int_equal(c->recording_recipient.n, 0);
+	assert_int_equal(c->approval_timeout, 600);
+	assert_null(c->on_request);
 	conf_free(c);
 	diag_free(&d);
 }
