@@ -516,6 +516,12 @@ int privdrop_harden(void);
 int privdrop_lookup(const struct conf *conf, uid_t *uid, gid_t *gid);
 int privdrop_drop(const struct conf *conf, uid_t uid, gid_t gid);
 
+/* sandbox.c: the seccomp allow-list, applied last before the loop runs (after
+ * privdrop_drop). Also moves a trail that the last run's trap left in
+ * STATE/sandbox.trail into the audit log (`sandbox.violation`). 0 or -1. */
+enum sandbox_mode { SANDBOX_ENFORCE, SANDBOX_LOG, SANDBOX_OFF };	/* conf->seccomp */
+int sandbox_apply(struct server *srv);
+
 /* ---- plant operations (issue 7) ---- */
 
 /* operator.c: the operator's verbs on running sessions. kill: id is a unique

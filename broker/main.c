@@ -3,7 +3,8 @@
  * (-t: check both and exit), then runs the one event loop until SIGTERM or
  * SIGINT. SIGHUP reopens the audit log (after logrotate) and reloads the
  * policy: validated first, swapped only if valid. systemd hears of start,
- * reload and stop through sdnotify.
+ * reload and stop through sdnotify. Started as root it binds, forks its
+ * helpers and reads the host key, then drops to `user` (privdrop.c).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -74,6 +75,8 @@ main(int argc, char **argv)
 	struct event *sigterm, *sigint, *sighup;
 	struct server srv;
 	struct diag d;
+	uid_t uid;
+	gid_t gid;
 
 	while ((ch = getopt(argc, argv, "f:Dt")) != -1) {
 		switch (ch) {
@@ -113,9 +116,11 @@ main(int argc, char **argv)
 		conf_free(conf);
 		return 0;
 	}
-	if (conf->user != NULL && geteuid() == 0)
-		log_warnx("user = %s: privilege drop is not implemented yet; running as root",
-		    conf->user);
+	if (privdrop_harden() != 0 || privdrop_lookup(conf, &uid, &gid) != 0) {
+		policy_free(policy);
+		conf_free(conf);
+		return 1;
+	}
 	main_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	if (ssh_init() != SSH_OK)
@@ -127,6 +132,9 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return 1;
 	}
+	/* bound, helpers forked, host key read: root is no longer needed */
+	if (privdrop_drop(srv.conf, uid, gid) != 0)
+		fatalx("cannot drop privileges; stopping");
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 	sigterm = evsignal_new(base, SIGTERM, main_stop_cb, base);
@@ -136,6 +144,9 @@ main(int argc, char **argv)
 	    evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0 ||
 	    evsignal_add(sighup, NULL) != 0)
 		fatalx("cannot install signal handlers");
+	/* last: daemon() and the set-up above make calls the filter refuses */
+	if (sandbox_apply(&srv) != 0)
+		fatalx("cannot apply the seccomp filter; stopping");
 	sdnotify_ready();
 	event_base_dispatch(base);
 	server_stop(&srv);

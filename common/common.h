@@ -159,6 +159,7 @@ struct conf {
 	struct strlist recording_recipient;	/* auditor X25519 .pub paths: encrypt */
 	uint64_t approval_timeout;	/* seconds a request waits for an operator */
 	char *on_request;	/* command told of each approval request, NULL none */
+	int seccomp;		/* 0 enforce, 1 log, 2 off (broker's enum sandbox_mode) */
 };
 /* Read and check path; every problem goes to d. 0, or OTG_ERR_INVAL with
  * errors in d (and *out NULL). */

@@ -14,7 +14,7 @@
 #include "common/common.h"
 
 enum conf_type { CONF_PATH, CONF_PATHS, CONF_STRING, CONF_LISTEN, CONF_EGRESS, CONF_STARTUPS,
-	CONF_UINT, CONF_FAILURES, CONF_DURATION, CONF_SIEM };
+	CONF_UINT, CONF_FAILURES, CONF_DURATION, CONF_SIEM, CONF_SECCOMP };
 
 struct conf_key {
 	const char *key;
@@ -26,6 +26,8 @@ struct conf_key {
 
 /* siem-format values, in the order of the broker's enum siem_format */
 static const char *const conf_siem[] = { "json", "rfc5424", "cef" };
+/* seccomp values, in the order of the broker's enum sandbox_mode */
+static const char *const conf_seccomp[] = { "enforce", "log", "off" };
 
 #define CONF_OFF(f) offsetof(struct conf, f)
 static const struct conf_key conf_keys[] = {
@@ -52,6 +54,7 @@ static const struct conf_key conf_keys[] = {
 	{ "recording-recipient", CONF_PATHS, CONF_OFF(recording_recipient), NULL, 1 },
 	{ "approval-timeout", CONF_DURATION, CONF_OFF(approval_timeout), "10m", 0 },
 	{ "on-request", CONF_PATH, CONF_OFF(on_request), NULL, 0 },
+	{ "seccomp", CONF_SECCOMP, CONF_OFF(seccomp), "enforce", 0 },
 };
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -230,6 +233,15 @@ conf_apply(struct conf *c, const struct conf_key *k, const char *v,
 		*expect = "json, rfc5424 or cef";
 		for (i = 0; i < sizeof(conf_siem) / sizeof(conf_siem[0]); i++) {
 			if (strcmp(v, conf_siem[i]) == 0) {
+				*(int *)field = (int)i;
+				return 0;
+			}
+		}
+		return OTG_ERR_INVAL;
+	case CONF_SECCOMP:
+		*expect = "enforce, log or off";
+		for (i = 0; i < sizeof(conf_seccomp) / sizeof(conf_seccomp[0]); i++) {
+			if (strcmp(v, conf_seccomp[i]) == 0) {
 				*(int *)field = (int)i;
 				return 0;
 			}

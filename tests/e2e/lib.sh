@@ -58,7 +58,32 @@ e2e_init() {
 	ssh-keygen -q -t ed25519 -N '' -C vault -f "$WORK/asset_login_key"
 	LOGIN=$(id -un)
 	BROKER_PORT=$(free_port 127.0.0.1)
+	# as root the broker must drop to a `user`: a throwaway one owning the state
+	E2E_USER=
+	[ "$(id -u)" -eq 0 ] && e2e_user
+
 	[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd 2>/dev/null || true
+}
+
+# The unprivileged account a root-started broker drops to (created once;
+# several tests may race to create it).
+e2e_user() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		id otgtest >/dev/null 2>&1 && { E2E_USER=otgtest; return 0; }
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin otgtest 2>/dev/null || sleep 0.2
+	done
+	e2e_skip "cannot create the throwaway user otgtest for the broker to drop to"
+}
+
+# What the broker writes after dropping to E2E_USER must be that user's.
+# Only before the first start: later files are the broker's own (or root's).
+e2e_own() {
+	[ -n "${E2E_USER:-}" ] && [ -z "${E2E_OWNED:-}" ] || return 0
+	E2E_OWNED=1
+	chown "$E2E_USER" "$WORK"
+	chown -R "$E2E_USER" "$WORK/state" "$WORK/vault"
 }
 
 # A port nobody listens on right now on ADDR.
@@ -149,7 +174,7 @@ policy_write() {	# [EXTRA_FILE appended]
 	} >"$WORK/policy.conf"
 }
 
-conf_write() {	# knobs: LISTEN_V6 (a port for [::1]), LOGIN_GRACE, PER_SOURCE, CONNECT_TIMEOUT
+conf_write() {	# knobs: LISTEN_V6 (a port for [::1]), LOGIN_GRACE, PER_SOURCE, CONNECT_TIMEOUT, SECCOMP
 	cat >"$WORK/otgated.conf" <<EOT
 listen = 127.0.0.1:$BROKER_PORT ${LISTEN_V6:+[::1]:$LISTEN_V6}
 hostkey = broker_hostkey
@@ -165,12 +190,15 @@ connect-timeout = ${CONNECT_TIMEOUT:-10s}
 keepalive = 30s
 max-startups = 200:30:400
 max-startups-per-source = ${PER_SOURCE:-200}
+${E2E_USER:+user = $E2E_USER}
+${SECCOMP:+seccomp = $SECCOMP}
 EOT
 	echo "Authorised use only. Sessions are recorded." >"$WORK/banner"
 }
 
 broker_start() {
 	[ -f "$WORK/otgated.conf" ] || conf_write
+	e2e_own
 	"$OTGATED" -D -f "$WORK/otgated.conf" >>"$WORK/otgated.log" 2>&1 &
 	BROKER_PID=$!
 	E2E_PIDS+=($BROKER_PID)

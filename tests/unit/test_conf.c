@@ -61,6 +61,7 @@ test_defaults_and_values(void **state)
 	    "egress = 10.0.0.0/8\negress = 127.0.0.2/32 fd00::/8\n"
 	    "max-startups = 5:50:20\nlogin-grace = 2m\nuser = otgate\n"
 	    "mfa-grace = 5m\nmax-auth-failures = 3\nlockout = 1h\nsiem-format = cef\n"
+	    "seccomp = log\n"
 	    "recording-retention = 90d\nrecording-recipient = a.pub /k/b.pub\n"
 	    "recording-recipient = c.pub\n"
 	    "approval-timeout = 2m\non-request = page.sh\n", &d, &c), 0);
@@ -87,6 +88,7 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c->max_auth_failures, 3);
 	assert_int_equal(c->lockout, 3600);
 	assert_int_equal(c->siem_format, 2);
+	assert_int_equal(c->seccomp, 1);
 	assert_int_equal(c->recording_retention, 90 * 86400);
 	assert_int_equal(c->recording_recipient.n, 3);
 	snprintf(want, sizeof(want), "%s/a.pub", dir);
@@ -107,6 +109,7 @@ test_defaults_and_values(void **state)
 	assert_int_equal(c->max_auth_failures, 5);
 	assert_int_equal(c->lockout, 900);
 	assert_int_equal(c->siem_format, 0);
+	assert_int_equal(c->seccomp, 0);
 	assert_int_equal(c->recording_retention, 400 * 86400);
 	assert_int_equal(c->recording_recipient.n, 0);
 	assert_int_equal(c->approval_timeout, 600);
