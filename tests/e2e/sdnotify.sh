@@ -31,6 +31,7 @@ LISTENER=$!
 E2E_PIDS+=($LISTENER)
 for _ in $(seq 100); do grep -q '^bound' "$GOT" && break; sleep 0.05; done
 
+e2e_own	# as root the broker drops to the throwaway user: its state is that user's
 NOTIFY_SOCKET=$NOTIFY "$OTGATED" -D -f "$WORK/otgated.conf" >>"$WORK/otgated.log" 2>&1 &
 BROKER_PID=$!
 E2E_PIDS+=($BROKER_PID)
