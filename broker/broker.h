@@ -82,6 +82,14 @@ int policystore_keep(const char *state_dir, const struct policy *p);
  * broker's own uid, or a member of otgate-admin). The daemon supplies the verbs'
  * work through these callbacks; each writes its reply text into out. */
 struct control;
+/* who is asking, as SO_PEERCRED and SO_PEERGROUPS saw it at connect */
+#define CONTROL_PEER_GROUPS 64
+struct control_peer {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[CONTROL_PEER_GROUPS];	/* supplementary, the first 64 */
+	size_t ngroups;
+};
 struct control_ops {
 	void (*status)(struct buf *out, void *arg);
 	void (*sessions)(struct buf *out, int json, void *arg);
@@ -95,6 +103,11 @@ struct control_ops {
 	 * failed (unknown, ambiguous or ended session) */
 	int (*kill)(const char *id, const char *reason, uid_t uid, struct buf *out,
 	    void *arg);
+	/* may be NULL: `requests` (waiting approval requests, text or JSON) */
+	void (*requests)(struct buf *out, int json, void *arg);
+	/* may be NULL: `approve N [FOR]` (approve 1) or `deny N [REASON]`; 0 ok */
+	int (*answer)(int approve, const char *id, const char *value,
+	    const struct control_peer *peer, struct buf *out, void *arg);
 };
 int control_open(struct event_base *base, const char *path,
     const struct control_ops *ops, void *arg, struct control **out);
@@ -153,6 +166,7 @@ struct server {
 	struct mfa *mfa;	/* mfa.c */
 	struct record *record;	/* record.c */
 	struct event *limits_tick;	/* limits.c */
+	struct approvals *approvals;	/* approval.c */
 };
 /* Takes ownership of conf and policy. */
 int server_start(struct server *srv, struct event_base *base, struct conf *conf,
@@ -248,6 +262,7 @@ void vendor_foreach_session(struct server *srv, void (*fn)(struct session *, voi
 enum session_state {
 	SESSION_SETUP,		/* channel open; pty/env gathered */
 	SESSION_MENU,		/* choosing an asset */
+	SESSION_APPROVAL,	/* a pty waits for an operator (approval.c) */
 	SESSION_CONNECT,	/* asset side in progress */
 	SESSION_RUNNING,	/* relaying */
 	SESSION_CLOSED
@@ -283,6 +298,8 @@ struct session {
 	time_t active;		/* limits.c: last time bytes moved */
 	uint64_t seen;		/* limits.c: bytes_in + bytes_out then */
 	int warned;		/* limits.c: LIMITS_WARNED_* told the vendor */
+	unsigned long request;	/* approval.c: the request waited on or granted */
+	char *reason;		/* the vendor's reason for access, NULL none */
 	struct transfer *transfer;	/* transfer.c: sftp channels, else NULL */
 	struct session *next;	/* in conn->sessions */
 	unsigned refs;
@@ -541,5 +558,22 @@ int limits_admit(struct session *s, const struct policy_asset *a,
     const struct policy_decision *d);
 int limits_start(struct server *srv);
 void limits_stop(struct server *srv);
+
+/* approval.c: just-in-time approval requests, in memory. approval_check (at
+ * a needs-approval decision, role deciding): 0 when a grant covers s's user
+ * and asset (go on as allowed); -1 when it took s over: a pty shell now waits
+ * in SESSION_APPROVAL, anything else was refused with the request number. */
+#define APPROVAL_REASON_MAX 200	/* the vendor's reason, bytes */
+enum approval_result { APPROVAL_WAIT, APPROVAL_GO, APPROVAL_DONE };
+int approval_start(struct server *srv);
+void approval_stop(struct server *srv);
+int approval_check(struct session *s, const char *role);
+/* From session_step in SESSION_APPROVAL: GO to decide again, DONE when s was
+ * closed or refused (denied, expired, Ctrl-C, vendor gone). */
+enum approval_result approval_step(struct session *s);
+/* Control verbs; reply text into out. */
+void approval_list(struct server *srv, struct buf *out, int json);
+int approval_answer(struct server *srv, int approve, const char *id, const char *arg,
+    const struct control_peer *peer, struct buf *out);
 
 #endif

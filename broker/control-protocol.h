@@ -34,6 +34,9 @@ enum control_type {
 	CONTROL_USER_UNLOCK = 5,	/* body: USER NUL; ends a lock, forgets failures */
 	CONTROL_USER_RESET_MFA = 6,	/* body: USER NUL; removes the TOTP secret */
 	CONTROL_KILL = 7,	/* body: ID NUL [REASON NUL]; ID: 8 to 32 hex of a session */
+	CONTROL_REQUESTS = 8,	/* waiting approval requests; CONTROL_F_JSON for JSON lines */
+	CONTROL_APPROVE = 9,	/* body: N NUL [DURATION NUL] (--for) */
+	CONTROL_DENY = 10,	/* body: N NUL [REASON NUL] */
 	/* replies */
 	CONTROL_OK = 0x100,	/* done; body is the answer */
 	CONTROL_FAILED = 0x101,	/* understood but refused (reload kept the old policy) */

@@ -37,6 +37,7 @@ struct control_client {
 	struct bufferevent *bev;
 	uid_t uid;
 	pid_t pid;
+	struct control_peer peer;	/* uid, gid and groups for approvers */
 	int replied;		/* reply queued: close once it is written */
 	int closed;		/* waiting for the reaper */
 	struct control_client *next;
@@ -126,6 +127,9 @@ control_type_name(uint16_t type)
 	case CONTROL_USER_UNLOCK: return "user unlock";
 	case CONTROL_USER_RESET_MFA: return "user reset-mfa";
 	case CONTROL_KILL: return "kill";
+	case CONTROL_REQUESTS: return "requests";
+	case CONTROL_APPROVE: return "approve";
+	case CONTROL_DENY: return "deny";
 	case CONTROL_OK: return "ok";
 	case CONTROL_FAILED: return "failed";
 	case CONTROL_ERROR: return "error";
@@ -227,7 +231,8 @@ control_dispatch(struct control_client *cl, const struct control_header *h,
 	struct control *c = cl->control;
 	const char *name = control_type_name(h->type);
 	uint16_t type = CONTROL_OK;
-	uint32_t allowed = h->type == CONTROL_SESSIONS ? CONTROL_F_JSON : 0;
+	uint32_t allowed = h->type == CONTROL_SESSIONS || h->type == CONTROL_REQUESTS ?
+	    CONTROL_F_JSON : 0;
 	struct buf out;
 	char msg[96];
 
@@ -245,14 +250,20 @@ control_dispatch(struct control_client *cl, const struct control_header *h,
 		control_reply_error(cl, msg);
 		return;
 	}
-	/* kill: a session ID and an optional reason, each NUL-terminated */
+	/* kill, approve, deny: an ID and an optional value, each NUL-terminated */
 	const char *args[2] = { NULL, "" };
-	int kill_verb = h->type == CONTROL_KILL;
+	int kill_verb = h->type == CONTROL_KILL || h->type == CONTROL_APPROVE ||
+	    h->type == CONTROL_DENY;
 
-	if (kill_verb && (c->ops->kill == NULL || h->flags != 0 || len != h->len ||
+	if (kill_verb && ((h->type == CONTROL_KILL ? c->ops->kill == NULL :
+	    c->ops->answer == NULL) || h->flags != 0 || len != h->len ||
 	    control_args(body, len, args, 2) < 1)) {
-		snprintf(msg, sizeof(msg), "%s takes a session ID and a reason", name);
+		snprintf(msg, sizeof(msg), "%s takes an ID and one value", name);
 		control_reply_error(cl, msg);
+		return;
+	}
+	if (h->type == CONTROL_REQUESTS && c->ops->requests == NULL) {
+		control_reply_error(cl, "requests: not supported by this broker");
 		return;
 	}
 	if (!user_verb && !kill_verb && ((h->flags & ~allowed) != 0 || h->len != 0)) {
@@ -276,7 +287,16 @@ control_dispatch(struct control_client *cl, const struct control_header *h,
 			type = CONTROL_FAILED;
 		break;
 	case CONTROL_KILL:
-		if (c->ops->kill(args[0], args[1], cl->uid, &out, c->arg) != 0)
+		if (c->ops->kill(args[0], args[1], cl->peer.uid, &out, c->arg) != 0)
+			type = CONTROL_FAILED;
+		break;
+	case CONTROL_REQUESTS:
+		c->ops->requests(&out, (h->flags & CONTROL_F_JSON) != 0, c->arg);
+		break;
+	case CONTROL_APPROVE:
+	case CONTROL_DENY:
+		if (c->ops->answer(h->type == CONTROL_APPROVE, args[0], args[1], &cl->peer,
+		    &out, c->arg) != 0)
 			type = CONTROL_FAILED;
 		break;
 	default:
@@ -370,6 +390,20 @@ control_peer_allowed(const struct control *c, int fd, const struct ucred *cred)
 	return ok;
 }
 
+/* The peer's ids for verbs that depend on group (approve, deny); past
+ * CONTROL_PEER_GROUPS supplementary groups the rest are not seen. */
+static void
+control_peer_groups(int fd, const struct ucred *cred, struct control_peer *peer)
+{
+	socklen_t len = sizeof(peer->groups);
+
+	peer->uid = cred->uid;
+	peer->gid = cred->gid;
+	peer->ngroups = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, peer->groups, &len) == 0)
+		peer->ngroups = len / sizeof(gid_t);
+}
+
 /* Best effort, before closing: a refused or surplus peer learns why. */
 static void
 control_turn_away(int fd, const char *msg)
@@ -425,6 +459,7 @@ control_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr 
 	cl->control = c;
 	cl->uid = cred.uid;
 	cl->pid = cred.pid;
+	control_peer_groups(fd, &cred, &cl->peer);
 	cl->next = c->clients;
 	c->clients = cl;
 	c->nclients++;

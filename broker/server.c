@@ -108,10 +108,13 @@ server_revoke_cb(struct session *s, void *arg)
 	struct policy_decision d;
 	char why[300];
 
-	if (s->state != SESSION_RUNNING && s->state != SESSION_CONNECT)
+	if (s->state != SESSION_RUNNING && s->state != SESSION_CONNECT &&
+	    s->state != SESSION_APPROVAL)
 		return;
+	/* needs-approval still holds a session that waits or was approved */
 	if (policy_decide(r->policy, s->conn->user, s->asset, s->kind, r->now, &d) != 0 ||
-	    d.verdict == POLICY_ALLOW)
+	    d.verdict == POLICY_ALLOW ||
+	    (d.verdict == POLICY_NEEDS_APPROVAL && s->request != 0))
 		return;
 	/* the vendor learns that the rules changed, not only the new rule */
 	snprintf(why, sizeof(why), "ended by a policy reload: %s", d.reason);
@@ -231,9 +234,22 @@ server_kill_cb(const char *id, const char *reason, uid_t uid, struct buf *out, v
 	return operator_kill(arg, id, reason, uid, out);
 }
 
+static void
+server_requests_cb(struct buf *out, int json, void *arg)
+{
+	approval_list(arg, out, json);
+}
+
+static int
+server_answer_cb(int approve, const char *id, const char *value,
+    const struct control_peer *peer, struct buf *out, void *arg)
+{
+	return approval_answer(arg, approve, id, value, peer, out);
+}
+
 static const struct control_ops server_control_ops = {
 	server_status_cb, server_sessions_cb, server_reload_cb, server_command_cb,
-	server_user_cb, server_kill_cb
+	server_user_cb, server_kill_cb, server_requests_cb, server_answer_cb
 };
 
 static void
@@ -327,7 +343,7 @@ server_start(struct server *srv, struct event_base *base, struct conf *conf,
 		log_warnx("control socket %s: cannot open", conf->control);
 		return -1;
 	}
-	if (limits_start(srv) != 0)
+	if (limits_start(srv) != 0 || approval_start(srv) != 0)
 		return -1;
 	log_info("otgated %s started, policy %s", OTGATE_VERSION, policy_hash(policy));
 	return 0;
@@ -359,6 +375,7 @@ server_stop(struct server *srv)
 	for (i = 0; i < 4; i++)
 		event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	record_stop(srv);	/* after the sessions closed their recordings */
+	approval_stop(srv);
 	listener_close(srv->listener);
 	srv->listener = NULL;
 	if (srv->dns != NULL)

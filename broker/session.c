@@ -42,6 +42,7 @@ session_free_cb(evutil_socket_t fd, short what, void *arg)
 		ssh_channel_free(s->vch);
 	strlist_free(&s->env);
 	free(s->command);
+	free(s->reason);
 	free(s->signal);
 	free(s->exit_signal);
 	server_policy_release(s->policy);
@@ -207,7 +208,6 @@ session_decide(struct session *s)
 {
 	struct policy_decision d;
 	const struct policy_asset *a;
-	char reason[400];
 
 	server_policy_release(s->policy);
 	s->policy = server_policy_hold(s->conn->srv);
@@ -216,13 +216,10 @@ session_decide(struct session *s)
 		session_refuse(s, "policy.deny", "no decision possible");
 		return;
 	}
-	if (d.verdict == POLICY_NEEDS_APPROVAL) {
-		snprintf(reason, sizeof(reason), "needs approval, which this broker "
-		    "cannot grant yet (%s)", d.reason);
-		session_refuse(s, "policy.deny", reason);
+	/* a pty waits for the operator; 0 when an approval covers this already */
+	if (d.verdict == POLICY_NEEDS_APPROVAL && approval_check(s, d.role) != 0)
 		return;
-	}
-	if (d.verdict != POLICY_ALLOW) {
+	if (d.verdict != POLICY_ALLOW && d.verdict != POLICY_NEEDS_APPROVAL) {
 		session_refuse(s, "policy.deny", d.reason);
 		return;
 	}
@@ -449,6 +446,10 @@ session_step(struct session *s)
 		case MENU_WAIT:
 			break;
 		}
+		break;
+	case SESSION_APPROVAL:
+		if (approval_step(s) == APPROVAL_GO)
+			session_decide(s);
 		break;
 	case SESSION_CONNECT:
 		if (ssh_channel_is_closed(s->vch))

@@ -20,6 +20,9 @@ static const struct cmd_verb verbs[] = {
 	    cmd_sessions_main },
 	{ "reload", "reload", cmd_reload_main },
 	{ "kill", "kill ID [--reason TEXT]", cmd_kill_main },
+	{ "requests", "requests [--json]", cmd_requests_main },
+	{ "approve", "approve N [--for DURATION]", cmd_approve_main },
+	{ "deny", "deny N [--reason TEXT]", cmd_deny_main },
 	{ "asset", "asset trust NAME\n"
 	    "asset credential NAME --key FILE | --password", cmd_asset_main },
 	{ "user", "user enroll USER [--invite [--valid DURATION]]\n"

@@ -82,11 +82,15 @@ def ask(typ, body=b"", version=1, length=None):
 t, m = ask(99)
 assert t == 0x102 and "unknown request type 99" in m, (t, m)
 t, m = ask(7, b"")
-assert t == 0x102 and "kill takes a session ID" in m, (t, m)
+assert t == 0x102 and "kill takes an ID" in m, (t, m)
 t, m = ask(7, b"abcdef12")          # no NUL
-assert t == 0x102 and "kill takes a session ID" in m, (t, m)
+assert t == 0x102 and "kill takes an ID" in m, (t, m)
 t, m = ask(7, b"abcdef12\0a\0b\0")  # three arguments
-assert t == 0x102 and "kill takes a session ID" in m, (t, m)
+assert t == 0x102 and "kill takes an ID" in m, (t, m)
+t, m = ask(9, b"1\0a\0b\0")        # approve with three arguments
+assert t == 0x102 and "approve takes an ID" in m, (t, m)
+t, m = ask(8, b"x\0")               # requests takes no argument
+assert t == 0x102 and "takes no such flags or arguments" in m, (t, m)
 t, m = ask(1, version=9)
 assert t == 0x102 and "version" in m, (t, m)
 t, m = ask(7, length=1 << 30)

@@ -1,0 +1,191 @@
+#!/bin/bash
+# ops_approval.sh: just-in-time approval with the real ssh client. An exec to
+# a needs-approval asset is refused with the request number and goes through
+# once approved (within --for); a pty shell shows the wait, holds without
+# using CPU and gets its shell after `otgate approve`; deny shows the reason;
+# an unanswered request expires; Ctrl-C cancels; `approvers = GROUP` keeps
+# others out; requests [--json]; answering unknown, answered or malformed
+# requests gives clear errors; everything is audited.
+. "$(dirname "$0")/lib.sh"
+
+e2e_init
+asset_start plc1 127.0.0.2
+asset_start plc2 127.0.0.3
+asset_start plc3 127.0.0.4
+mygroup=$(id -gn)
+cat >"$WORK/extra.conf" <<EOT
+
+[role strict]
+assets = plc2
+allow = shell exec
+approval = required
+approvers = nogroup
+
+[user bob]
+company = Other Vendor & Co
+roles = maint strict
+auth = publickey
+pubkey = $(cat "$WORK/mallory_key.pub")
+EOT
+MAINT_ASSETS="plc1 plc3" policy_write "$WORK/extra.conf"
+sed -i "/^\[role maint\]$/a approval = required\napprovers = $mygroup" "$WORK/policy.conf"
+sed -i 's/^roles = maint$/roles = maint strict/' "$WORK/policy.conf"
+conf_write
+echo "approval-timeout = 5s" >>"$WORK/otgated.conf"
+broker_start
+O() { "$OTGATE" -f "$WORK/otgated.conf" "$@"; }
+not() { ! "$@" 2>/dev/null; }
+
+# drive.py SCRIPT -- ssh command: lines "send TEXT", "expect TEXT", "run CMD"
+# (a shell command, e.g. otgate approve), "sleep S", "status N"
+cat >"$WORK/drive.py" <<'EOT'
+import os, pty, select, signal, subprocess, sys, time
+script, argv = sys.argv[1], sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+buf = b""
+def expect(pat):
+    global buf
+    end = time.time() + 20
+    while pat.encode() not in buf:
+        r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
+        if not r:
+            os.kill(pid, signal.SIGKILL)
+            sys.exit("timeout waiting for %r; got %r" % (pat, buf[-400:]))
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            d = b""
+        if not d:
+            sys.exit("end of output waiting for %r; got %r" % (pat, buf[-400:]))
+        buf += d
+    buf = buf[buf.index(pat.encode()) + len(pat):]
+for line in open(script).read().splitlines():
+    op, _, arg = line.partition(" ")
+    if op == "send":
+        os.write(fd, arg.encode().decode("unicode_escape").encode())
+    elif op == "expect":
+        expect(arg)
+    elif op == "run":
+        r = subprocess.run(arg, shell=True)
+        if r.returncode != 0:
+            sys.exit("command failed (%d): %s" % (r.returncode, arg))
+    elif op == "sleep":
+        time.sleep(float(arg))
+    elif op == "status":
+        end = time.time() + 20
+        while time.time() < end:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            try:
+                os.read(fd, 4096)
+            except OSError:
+                pass
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            sys.exit("the client did not exit")
+        if os.waitstatus_to_exitcode(st) != int(arg):
+            sys.exit("exit status %d, not %s" % (os.waitstatus_to_exitcode(st), arg))
+print("script done")
+EOT
+drive() {	# SCRIPTFILE KEY USER+ASSET
+	timeout 60 python3 "$WORK/drive.py" "$1" -- ssh -tt -F /dev/null -o BatchMode=yes \
+		-o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile="$WORK/known_hosts" -o LogLevel=ERROR -i "$2" \
+		-p "$BROKER_PORT" "$3@127.0.0.1"
+}
+OG="$OTGATE -f $WORK/otgated.conf"
+
+# --- exec: refused with the request number, through once approved
+vssh alice+plc1 'echo ran' >"$WORK/out" 2>"$WORK/err"; rc=$?
+cat "$WORK/err"
+check "an exec to a needs-approval asset is refused (exit $rc)" [ $rc -eq 1 ]
+check "with the request number" grep -qx "otgate: plc1: request 1 is waiting for approval" "$WORK/err"
+check "and did not run" not grep -q ran "$WORK/out"
+out=$(O requests)
+echo "$out"
+check "requests lists it" grep -Eq "^1 [0-9T:-]+Z alice plc1 \(Test Automation\)" <<<"$out"
+check "requests --json has id user company asset reason since" python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin.read().splitlines() if l]
+assert len(rows) == 1, rows
+r = rows[0]
+assert r["id"] == 1 and r["user"] == "alice" and r["company"] == "Test Automation", r
+assert r["asset"] == "plc1" and r["reason"] == "" and r["since"].endswith("Z"), r' <<<"$(O requests --json)"
+check "approval.request is audited" audit_has approval.request '"request":1,.*"user":"alice".*"asset":"plc1"'
+out=$(O approve 1 --for 2m); rc=$?
+echo "$out"
+check "approve 1 --for 2m exits 0" [ $rc -eq 0 ] && grep -q "request 1 approved: alice on plc1 for 120s" <<<"$out"
+check "approval.granted is audited with the operator's uid" \
+	audit_has approval.granted "\"request\":1,.*\"uid\":$(id -u)"
+check "the retry goes through" [ "$(vssh alice+plc1 'echo ran' 2>&1)" = ran ]
+check "so does the next session within --for" [ "$(vssh alice+plc1 'echo again' 2>&1)" = again ]
+check "no request waits any more" [ -z "$(O requests)" ]
+
+# --- bad answers
+O approve 1 2>"$WORK/err"; rc=$?
+check "approving an answered request fails (exit $rc)" [ $rc -eq 1 ] && grep -q "request 1 is approved already" "$WORK/err"
+O deny 99 2>"$WORK/err"; rc=$?
+check "denying an unknown request fails" [ $rc -eq 1 ] && grep -q "no request 99" "$WORK/err"
+O approve abc 2>/dev/null; rc=$?
+check "a request that is not a number is a usage error" [ $rc -eq 2 ]
+O approve 1 --for 2x 2>/dev/null; rc=$?
+check "a bad --for is refused" [ $rc -eq 1 ]
+
+# --- pty: the wait, then the shell after approve
+cat >"$WORK/s1" <<EOT
+expect Access to plc3 needs approval: request 2 is waiting for a plant operator (Ctrl-C to cancel)
+run $OG requests | grep -q '^2 .* alice plc3 '
+sleep 2
+run cat /proc/$BROKER_PID/stat | awk '{print \$14 + \$15}' >$WORK/cpu1
+sleep 2
+run cat /proc/$BROKER_PID/stat | awk '{print \$14 + \$15}' >$WORK/cpu2
+run $OG approve 2 >/dev/null
+send echo ok-\$((40+2))\r
+expect ok-42
+send exit 3\r
+status 3
+EOT
+check "a pty waits, and gets its shell once approved" drive "$WORK/s1" "$WORK/alice_key" alice+plc3
+cpu=$(( $(cat "$WORK/cpu2") - $(cat "$WORK/cpu1") ))
+check "the broker used no CPU while it waited ($cpu ticks in 2 s)" [ "$cpu" -le 10 ]
+
+# --- deny shows the reason
+cat >"$WORK/s2" <<EOT
+expect request 3 is waiting for a plant operator
+run $OG deny 3 --reason 'line 3 is running, try after 16:00' >/dev/null
+expect otgate: plc3: request 3 was denied: line 3 is running, try after 16:00
+status 1
+EOT
+check "deny ends the wait with the reason" drive "$WORK/s2" "$WORK/mallory_key" bob+plc3
+check "approval.denied is audited" audit_has approval.denied '"request":3,.*"reason":"line 3 is running'
+
+# --- approvers: outside the group, refused; unanswered, the request expires
+cat >"$WORK/s3" <<EOT
+expect request 4 is waiting for a plant operator
+run ! $OG approve 4 2>$WORK/err4
+expect otgate: plc2: request 4 expired unanswered
+status 1
+EOT
+start=$(date +%s)
+check "an unanswered request ends the wait when it expires" drive "$WORK/s3" "$WORK/mallory_key" bob+plc2
+took=$(($(date +%s) - start))
+cat "$WORK/err4"
+check "after approval-timeout (5 s; took $took s)" [ $took -ge 4 ] && [ $took -le 12 ]
+check "approving from outside approvers is refused" grep -q "only members of group nogroup may answer request 4" "$WORK/err4"
+check "and audited" audit_has approval.refused '"request":4,'
+check "the expiry is audited" audit_has approval.expired '"request":4,'
+
+# --- Ctrl-C cancels the wait
+cat >"$WORK/s4" <<EOT
+expect request 5 is waiting for a plant operator
+send \x03
+expect otgate: plc2: cancelled while waiting for approval
+status 1
+EOT
+check "Ctrl-C cancels the wait" drive "$WORK/s4" "$WORK/mallory_key" bob+plc2
+check "the broker still answers" O status >/dev/null
+e2e_finish
