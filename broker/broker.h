@@ -301,6 +301,7 @@ struct session {
 	unsigned long request;	/* approval.c: the request waited on or granted */
 	char *reason;		/* the vendor's reason for access, NULL none */
 	struct transfer *transfer;	/* transfer.c: sftp channels, else NULL */
+	struct forward *forward;	/* forward.c: direct-tcpip channels, else NULL */
 	struct session *next;	/* in conn->sessions */
 	unsigned refs;
 };
@@ -435,6 +436,22 @@ int transfer_input(struct session *s, int to_asset, const void *data, size_t len
     struct buf *fwd, struct buf *reply);
 void transfer_end(struct session *s);	/* at close, before the recording ends */
 void transfer_free(struct transfer *t);
+
+/* forward.c: direct-tcpip. forward_target (pure): host is an asset's policy
+ * name or its address exactly as written there, port in its forward list, and
+ * the connection's asset (if named) is that one; else OTG_ERR_PERM and why.
+ * forward_open takes the vendor's open request: refused ("administratively
+ * prohibited", audit forward.denied) unless forward_target, the policy
+ * (allow = forward), a numeric address inside egress that is not the broker's
+ * own listen address all pass; then a session of kind forward whose socket
+ * the broker connects itself (forward.open / forward.close with bytes). */
+struct forward;
+int forward_target(const struct policy *p, const char *conn_asset, const char *host,
+    unsigned port, const struct policy_asset **out, char *why, size_t whysz);
+void forward_open(struct conn *c, ssh_message m);	/* takes the reply of m */
+const char *forward_pump(struct session *s);	/* as relay_pump */
+void forward_end(struct session *s);	/* at close: audit, close the socket */
+void forward_free(struct forward *f);
 
 /* ---- MFA: second factors, passwords and PAM (issue 5) ---- */
 

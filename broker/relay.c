@@ -118,6 +118,20 @@ relay_signal_cb(ssh_session ssh, ssh_channel ch, const char *sig, void *arg)
 	s->signal = strdup(sig);
 }
 
+/* libssh answers auth-agent-req itself (no); the broker audits it. */
+static void
+relay_agent_cb(ssh_session ssh, ssh_channel ch, void *arg)
+{
+	struct session *s = arg;
+
+	(void)ssh;
+	(void)ch;
+	server_audit(s->conn->srv, "channel.refused", (struct audit_field[]){
+	    AUDIT_STR("conn", s->conn->id), AUDIT_STR("session", s->id),
+	    AUDIT_STR("user", s->conn->user), AUDIT_STR("src", s->conn->src),
+	    AUDIT_STR("kind", "agent forwarding") }, 5);
+}
+
 void
 relay_vendor_callbacks(struct session *s, ssh_channel vch)
 {
@@ -126,6 +140,7 @@ relay_vendor_callbacks(struct session *s, ssh_channel vch)
 	memset(cb, 0, sizeof(*cb));
 	cb->userdata = s;
 	cb->channel_signal_function = relay_signal_cb;
+	cb->channel_auth_agent_req_function = relay_agent_cb;
 	ssh_callbacks_init(cb);
 	ssh_set_channel_callbacks(vch, cb);
 }

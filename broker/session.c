@@ -36,6 +36,7 @@ session_free_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	asset_free(s->up);
 	transfer_free(s->transfer);
+	forward_free(s->forward);
 	relay_free(s->relay);
 	menu_free(s->menu);
 	if (s->vch != NULL)
@@ -181,6 +182,7 @@ session_close(struct session *s, const char *why)
 		s->held = NULL;
 	}
 	transfer_end(s);
+	forward_end(s);
 	record_session_close(s);
 	if (s->started) {
 		server_audit(s->conn->srv, "session.end", (struct audit_field[]){
@@ -412,7 +414,12 @@ session_message(struct session *s, ssh_message m)
 		ssh_message_reply_default(m);
 		break;
 	default:
-		/* x11-req and unknown requests */
+		/* x11-req, auth-agent-req@openssh.com and unknown requests */
+		server_audit(s->conn->srv, "channel.refused", (struct audit_field[]){
+		    AUDIT_STR("conn", s->conn->id), AUDIT_STR("user", s->conn->user),
+		    AUDIT_STR("src", s->conn->src), AUDIT_STR("kind",
+		    ssh_message_subtype(m) == SSH_CHANNEL_REQUEST_X11 ? "x11" :
+		    "channel request (agent forwarding or unknown)") }, 4);
 		ssh_message_reply_default(m);
 		break;
 	}
@@ -458,7 +465,7 @@ session_step(struct session *s)
 			asset_step(s);
 		break;
 	case SESSION_RUNNING:
-		if ((why = relay_pump(s)) != NULL)
+		if ((why = s->forward != NULL ? forward_pump(s) : relay_pump(s)) != NULL)
 			session_close(s, why);
 		break;
 	case SESSION_CLOSED:

@@ -154,7 +154,7 @@ vendor_channel_type(int subtype)
 {
 	switch (subtype) {
 	case SSH_CHANNEL_DIRECT_TCPIP:
-		return "direct-tcpip (port forwarding comes in a later release)";
+		return "direct-tcpip";
 	case SSH_CHANNEL_FORWARDED_TCPIP:
 		return "forwarded-tcpip";
 	case SSH_CHANNEL_X11:
@@ -163,6 +163,16 @@ vendor_channel_type(int subtype)
 		return "agent forwarding";
 	}
 	return "unknown channel type";
+}
+
+/* Channel kinds and requests the broker never relays: refused, audited. */
+static void
+vendor_refused_kind(struct conn *c, const char *kind)
+{
+	server_audit(c->srv, "channel.refused", (struct audit_field[]){
+	    AUDIT_STR("conn", c->id), AUDIT_STR("user", c->user),
+	    AUDIT_STR("src", c->src), AUDIT_STR("kind", kind) }, 4);
+	log_info("conn %.8s: %s: refused %s", c->id, c->user, kind);
 }
 
 static void
@@ -174,9 +184,12 @@ vendor_channel_open(struct conn *c, ssh_message m)
 		ssh_message_reply_default(m);
 		return;
 	}
+	if (ssh_message_subtype(m) == SSH_CHANNEL_DIRECT_TCPIP) {
+		forward_open(c, m);
+		return;
+	}
 	if (ssh_message_subtype(m) != SSH_CHANNEL_SESSION) {
-		log_info("conn %.8s: %s: refused %s", c->id, c->user,
-		    vendor_channel_type(ssh_message_subtype(m)));
+		vendor_refused_kind(c, vendor_channel_type(ssh_message_subtype(m)));
 		ssh_message_reply_default(m);	/* administratively prohibited */
 		return;
 	}
@@ -248,9 +261,9 @@ vendor_messages(struct conn *c)
 			ssh_message_reply_default(m);
 			break;
 		case SSH_REQUEST_GLOBAL:
-			if (ssh_message_subtype(m) == SSH_GLOBAL_REQUEST_TCPIP_FORWARD)
-				log_info("conn %.8s: %s: refused remote forwarding",
-				    c->id, c->user);
+			if (ssh_message_subtype(m) == SSH_GLOBAL_REQUEST_TCPIP_FORWARD &&
+			    c->state == CONN_OPEN)
+				vendor_refused_kind(c, "tcpip-forward (remote forwarding)");
 			ssh_message_reply_default(m);
 			break;
 		default:

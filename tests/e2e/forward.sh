@@ -1,0 +1,146 @@
+#!/bin/bash
+# Port forwarding through otgated: ssh -W / ssh -L to a TCP echo server (a
+# stand-in for a Modbus device) on the asset's address carries bytes both ways,
+# is recorded (.stream) and audited (forward.open/forward.close with bytes).
+# Refused, "administratively prohibited", with forward.denied: ports not in
+# the asset's forward list, other loopback hosts, integer and IPv4-mapped
+# spellings, the broker's own listen address, another asset than the one
+# the connection names, a role without forward. -R, agent and X11 are refused
+# and audited (channel.refused).
+. "$(dirname "$0")/lib.sh"
+e2e_init
+asset_start plc1 127.0.0.2
+
+echo_server() {	# ADDR PORT: echo each connection back until its EOF
+	"$E2E_PY" -c '
+import socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(16)
+def serve(c):
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        c.sendall(b)
+    c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+' "$1" "$2" &
+	E2E_PIDS+=($!)
+	wait_port "$1" "$2" || { echo "FAIL: echo server on $1:$2 did not start"; exit 1; }
+}
+EPORT=$(free_port 127.0.0.2)
+echo_server 127.0.0.2 "$EPORT"
+OTHER=$(free_port 127.0.0.2)
+echo_server 127.0.0.2 "$OTHER"
+LOOP=$(free_port 127.0.0.1)
+echo_server 127.0.0.1 "$LOOP"
+
+cat >"$WORK/extra.conf" <<EOT
+forward = $EPORT $LOOP
+
+[asset plc2]
+address = 127.0.0.3
+login = x
+hostkey = $(asset_hostkey plc1)
+forward = $OTHER
+
+[asset self]
+address = 127.0.0.1
+login = x
+hostkey = $(asset_hostkey plc1)
+forward = $BROKER_PORT
+
+[role execonly]
+assets = *
+allow = exec
+
+[user bob]
+company = Test Automation
+roles = execonly
+auth = publickey
+pubkey = $(cat "$WORK/mallory_key.pub")
+EOT
+policy_write "$WORK/extra.conf"
+sed -i 's/^allow = shell exec$/allow = shell exec forward/' "$WORK/policy.conf"
+broker_start
+
+# ssh -W: stdin to the device, the device's answer to stdout
+out=$(printf 'modbus-write-0001' | vssh alice -W "plc1:$EPORT" 2>"$WORK/w.err")
+check "ssh -W plc1:$EPORT echoes the bytes back (got '$out': $(cat "$WORK/w.err"))" \
+	[ "$out" = modbus-write-0001 ]
+out=$(printf 'by-address' | vssh alice+plc1 -W "127.0.0.2:$EPORT" 2>"$WORK/w.err")
+check "the asset's configured address works too (got '$out': $(cat "$WORK/w.err"))" \
+	[ "$out" = by-address ]
+
+head -c 3000000 /dev/urandom >"$WORK/bulk"
+want=$(sha256sum <"$WORK/bulk" | cut -d' ' -f1)
+got=$(vssh alice -W "plc1:$EPORT" <"$WORK/bulk" 2>/dev/null | sha256sum | cut -d' ' -f1)
+check "3 MB through the forward come back intact" [ "$got" = "$want" ]
+
+# ssh -L with a local port, as an engineering tool would use it
+LPORT=$(free_port 127.0.0.1)
+vssh alice -N -o ExitOnForwardFailure=yes -L "127.0.0.1:$LPORT:plc1:$EPORT" &
+LPID=$!
+E2E_PIDS+=($LPID)
+wait_port 127.0.0.1 "$LPORT" 10
+out=$("$E2E_PY" -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+c.sendall(b"\x00\x01\x00\x00\x00\x06\x01\x06\x00\x01\x00\x03")
+got = b""
+while len(got) < 12:
+    b = c.recv(100)
+    if not b: break
+    got += b
+print(got.hex())' "$LPORT" 2>&1)
+check "ssh -L carries a Modbus write request both ways (got '$out')" \
+	[ "$out" = 000100000006010600010003 ]
+kill "$LPID" 2>/dev/null
+
+refused() {	# WHAT USER TARGET REASON-IN-AUDIT
+	local err rc n0 n1
+	n0=$(grep -c '"event":"forward.denied"' "$WORK/audit.log")
+	printf x | VSSH_LOGLEVEL=INFO vssh "$2" -W "$3" >/dev/null 2>"$WORK/refused.err"; rc=$?
+	err=$(grep -i "open failed" "$WORK/refused.err")
+	n1=$(grep -c '"event":"forward.denied"' "$WORK/audit.log")
+	check "$1: refused (rc $rc: $err)" eval '[ $rc -ne 0 ] && echo "$err" | grep -qi "administratively prohibited"'
+	check "$1: forward.denied says '$4'" eval "[ $n1 -gt $n0 ] && tail -n 3 '$WORK/audit.log' | grep '\"forward.denied\"' | grep -q -- '$4'"
+}
+refused "a port not in the forward list" alice "plc1:$OTHER" "not in asset plc1"
+# 127.0.0.1 is asset self's address, and EPORT is not in its list
+refused "127.0.0.1:$EPORT (asset self's address, not its port)" alice "127.0.0.1:$EPORT" "forward list"
+refused "127.0.0.4, no asset's address" alice "127.0.0.4:$EPORT" "not an asset"
+refused "localhost" alice "localhost:$EPORT" "not an asset"
+refused "the integer spelling of 127.0.0.2" alice "2130706434:$EPORT" "not an asset"
+refused "the IPv4-mapped IPv6 spelling" alice "[::ffff:127.0.0.2]:$EPORT" "not an asset"
+refused "another asset than the connection's" alice+plc1 "plc2:$OTHER" "this connection is for asset plc1"
+refused "the broker's own listen address" alice "self:$BROKER_PORT" "the broker itself"
+VKEY=$WORK/mallory_key refused "a role without forward" bob "plc1:$EPORT" "forward"
+
+# plc1 lists LOOP, where only 127.0.0.1 has a server: the broker connects
+# to plc1's own address, so nothing answers
+out=$(printf 'leak' | vssh alice -W "plc1:$LOOP" 2>/dev/null)
+check "plc1:$LOOP reaches 127.0.0.2 only, never 127.0.0.1's server (got '$out')" [ -z "$out" ]
+check "audit: the failed connect is asset.unreachable" \
+	audit_has asset.unreachable "127.0.0.2 port $LOOP"
+
+# -R, agent and X11 forwarding
+vssh alice -o ExitOnForwardFailure=yes -R 0:127.0.0.2:22 -N >/dev/null 2>"$WORK/r.err"; rc=$?
+check "ssh -R is refused (rc $rc)" [ $rc -ne 0 ]
+check "audit: channel.refused tcpip-forward" audit_has channel.refused tcpip-forward
+eval "$(ssh-agent -s)" >/dev/null
+E2E_PIDS+=($SSH_AGENT_PID)
+vssh alice+plc1 -o ForwardAgent=yes true </dev/null >/dev/null 2>&1
+sleep 0.3
+check "audit: channel.refused for agent forwarding" audit_has channel.refused 'agent'
+
+sleep 0.5
+check "audit: forward.open names the asset, port and address" \
+	audit_has forward.open "\"port\":$EPORT"
+check "audit: forward.close counts 3 MB each way" \
+	eval "grep '\"event\":\"forward.close\"' '$WORK/audit.log' | grep '\"bytes_in\":3000000' | grep -q '\"bytes_out\":3000000'"
+check "audit: session.start of kind forward" audit_has session.start '"kind":"forward"'
+check "forwards are recorded as .stream" \
+	eval "[ \$(find '$WORK/state' -name '*.stream' | wc -l) -ge 3 ]"
+check "broker still running" kill -0 "$BROKER_PID"
+e2e_finish
