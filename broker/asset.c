@@ -318,6 +318,8 @@ asset_resolved(struct upstream *up, const struct evutil_addrinfo *ai)
 		asset_fail(up, "asset.unreachable", "socket: %s", strerror(errno));
 		return;
 	}
+	if (deadpeer_arm(up->fd, srv->conf->keepalive) != 0)
+		log_warn("asset %s: keepalive options", up->addr);
 	if (connect(up->fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS) {
 		asset_fail(up, "asset.unreachable", "connect to %s: %s", up->addr,
 		    strerror(errno));

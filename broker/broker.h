@@ -556,6 +556,11 @@ int privdrop_drop(const struct conf *conf, uid_t uid, gid_t gid);
 enum sandbox_mode { SANDBOX_ENFORCE, SANDBOX_LOG, SANDBOX_OFF };	/* conf->seccomp */
 int sandbox_apply(struct server *srv);
 
+/* deadpeer.c: a vanished peer is dropped by the kernel: TCP keepalive probes
+ * every `keepalive` seconds and TCP_USER_TIMEOUT of three periods on vendor and
+ * asset sockets (keepalive 0: nothing set). 0, or -1 with errno. */
+int deadpeer_arm(int fd, uint64_t keepalive);
+
 /* ---- plant operations (issue 7) ---- */
 
 /* operator.c: the operator's verbs on running sessions. kill: id is a unique

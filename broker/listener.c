@@ -147,6 +147,8 @@ listener_conn_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	slot->source = src;
 	src->count++;
 	l->unauthenticated++;
+	if (deadpeer_arm(fd, l->conf->keepalive) != 0)
+		log_warn("connection from %s: keepalive options", host);
 	l->cb(fd, sa, (socklen_t)salen, slot, l->arg);
 }
 
