@@ -263,6 +263,7 @@ enum session_state {
 	SESSION_SETUP,		/* channel open; pty/env gathered */
 	SESSION_MENU,		/* choosing an asset */
 	SESSION_APPROVAL,	/* a pty waits for an operator (approval.c) */
+	SESSION_REASON,		/* a pty is asked for its reason (reason.c) */
 	SESSION_CONNECT,	/* asset side in progress */
 	SESSION_RUNNING,	/* relaying */
 	SESSION_CLOSED
@@ -300,6 +301,7 @@ struct session {
 	int warned;		/* limits.c: LIMITS_WARNED_* told the vendor */
 	unsigned long request;	/* approval.c: the request waited on or granted */
 	char *reason;		/* the vendor's reason for access, NULL none */
+	struct reason_line *reason_line;	/* reason.c: the line being typed */
 	struct transfer *transfer;	/* transfer.c: sftp channels, else NULL */
 	struct forward *forward;	/* forward.c: direct-tcpip channels, else NULL */
 	struct session *next;	/* in conn->sessions */
@@ -593,6 +595,15 @@ int approval_check(struct session *s, const char *role);
 /* From session_step in SESSION_APPROVAL: GO to decide again, DONE when s was
  * closed or refused (denied, expired, Ctrl-C, vendor gone). */
 enum approval_result approval_step(struct session *s);
+/* reason.c: role `reason = required`. reason_start prompts a pty shell (state
+ * SESSION_REASON; 0) or refuses anything else (-1). reason_input from
+ * session_step: GIVEN once s->reason is set (decide again), DONE when s was
+ * closed or refused. */
+enum reason_result { REASON_WAIT, REASON_GIVEN, REASON_DONE };
+int reason_start(struct session *s);
+enum reason_result reason_input(struct session *s);
+void reason_free(struct session *s);
+
 /* Control verbs; reply text into out. */
 void approval_list(struct server *srv, struct buf *out, int json);
 int approval_answer(struct server *srv, int approve, const char *id, const char *arg,

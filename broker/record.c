@@ -257,7 +257,8 @@ record_session_open(struct session *s)
 	p.meta.kind = policy_channel_name(s->kind);
 	p.meta.policy = policy_hash(s->policy->policy);
 	p.meta.command = s->command != NULL ? s->command : "";
-	p.meta.title = "";
+	/* the vendor's reason for access titles the recording (escaped there) */
+	p.meta.title = s->reason != NULL ? s->reason : "";
 	p.meta.term = s->pty ? s->term : NULL;
 	p.meta.width = s->pty ? (unsigned)s->cols : 0;
 	p.meta.height = s->pty ? (unsigned)s->rows : 0;

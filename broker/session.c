@@ -44,6 +44,7 @@ session_free_cb(evutil_socket_t fd, short what, void *arg)
 	strlist_free(&s->env);
 	free(s->command);
 	free(s->reason);
+	reason_free(s);
 	free(s->signal);
 	free(s->exit_signal);
 	server_policy_release(s->policy);
@@ -218,6 +219,12 @@ session_decide(struct session *s)
 		session_refuse(s, "policy.deny", "no decision possible");
 		return;
 	}
+	/* the reason first: approvers see it with the request */
+	if ((d.verdict == POLICY_ALLOW || d.verdict == POLICY_NEEDS_APPROVAL) &&
+	    d.reason_required && s->reason == NULL) {
+		reason_start(s);
+		return;
+	}
 	/* a pty waits for the operator; 0 when an approval covers this already */
 	if (d.verdict == POLICY_NEEDS_APPROVAL && approval_check(s, d.role) != 0)
 		return;
@@ -261,7 +268,7 @@ session_asset_ready(struct session *s)
 	    AUDIT_STR("kind", session_kind(s)), AUDIT_NUM("pty", s->pty),
 	    AUDIT_STR("command", s->command),
 	    AUDIT_STR("policy", policy_hash(s->policy->policy)),
-	    AUDIT_STR("role", s->role) }, 11);
+	    AUDIT_STR("role", s->role), AUDIT_STR("reason", s->reason) }, 12);
 	log_info("session %.8s: %s on %s (%s) started", s->id, s->conn->user, s->asset,
 	    session_kind(s));
 }
@@ -456,6 +463,10 @@ session_step(struct session *s)
 		break;
 	case SESSION_APPROVAL:
 		if (approval_step(s) == APPROVAL_GO)
+			session_decide(s);
+		break;
+	case SESSION_REASON:
+		if (reason_input(s) == REASON_GIVEN)
 			session_decide(s);
 		break;
 	case SESSION_CONNECT:
