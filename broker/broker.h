@@ -427,11 +427,32 @@ int sftp_input(struct sftp *p, int to_asset, const void *data, size_t len,
 void sftp_finish(struct sftp *p);	/* close events for files left open */
 void sftp_free(struct sftp *p);
 
+/* scp.c: legacy scp (scp -O: `scp -t` / `scp -f` over exec), read on the
+ * sending side's stream (pure, nothing held back): one event per file with
+ * its path (directories joined, escaped), size and SHA-256. scp_new:
+ * OTG_ERR_NOTFOUND when the command is not scp -t or -f. Malformed headers:
+ * OTG_ERR_PROTO with why; end the channel. */
+struct scp;
+struct scp_event {
+	const char *op;		/* "upload" (vendor -> asset) or "download" */
+	const char *path;
+	uint64_t size;
+	const char *sha256;	/* 64 hex */
+	const char *status;	/* "ok" or "failed" (the sender's status byte) */
+};
+typedef void scp_event_cb(const struct scp_event *ev, void *arg);
+int scp_new(const char *command, scp_event_cb *cb, void *arg, struct scp **out);
+int scp_input(struct scp *p, int to_asset, const void *data, size_t len, char *why,
+    size_t whysz);
+void scp_free(struct scp *p);
+
 /* transfer.c: an sftp session's parser, audit events (transfer.file,
  * transfer.op, transfer.denied, transfer.error) and recording markers, with
  * the deciding role's sftp directions and max-file-size. */
 struct transfer;
-int transfer_start(struct session *s);	/* once running; sets s->transfer */
+/* Once running: sftp sessions, and exec sessions running scp -t/-f; others
+ * keep s->transfer NULL. */
+int transfer_start(struct session *s);
 /* relay.c: a recorded chunk; whole packets to fwd, the broker's answers to
  * reply. -1: the session was refused with the reason (stop relaying). */
 int transfer_input(struct session *s, int to_asset, const void *data, size_t len,

@@ -249,7 +249,7 @@ session_asset_ready(struct session *s)
 	/* recorded from the first byte, or refused */
 	if (record_session_open(s) != 0)
 		return;
-	if (s->kind == POLICY_SFTP && transfer_start(s) != 0) {
+	if ((s->kind == POLICY_SFTP || s->kind == POLICY_EXEC) && transfer_start(s) != 0) {
 		session_refuse(s, "transfer.error", "out of memory");
 		return;
 	}

@@ -101,6 +101,12 @@ check "audit: transfer.file open of the upload with its flags and the asset's ok
 check "audit: scp (SFTP mode) upload hashed too" \
 	eval "grep '\"op\":\"close\"' '$WORK/audit.log' | grep '$FILES/scp.bin' |
 	grep -q '\"sha256_written\":\"$want\"'"
+check "audit: scp -O upload named with its size and SHA-256" \
+	eval "grep '\"op\":\"scp-upload\"' '$WORK/audit.log' | grep 'scpO.bin' |
+	grep '\"bytes_written\":$size' | grep -q '\"sha256_written\":\"$want\"'"
+check "audit: scp -O download named with its size and SHA-256" \
+	eval "grep '\"op\":\"scp-download\"' '$WORK/audit.log' | grep 'scpO.bin' |
+	grep '\"bytes_read\":$size' | grep -q '\"sha256_read\":\"$want\"'"
 check "the sftp sessions are recorded as .stream" \
 	eval "[ \$(find '$WORK/state' -name '*.stream' | wc -l) -ge 2 ]"
 check "audit: session.start of kind sftp" audit_has session.start '"kind":"sftp"'
