@@ -146,6 +146,23 @@ const struct json *stream_reader_header(const struct stream_reader *r);
 int stream_reader_next(struct stream_reader *r, struct stream_frame *f);
 void stream_reader_free(struct stream_reader *r);
 
+/* pcapng.c: a forward's stream as pcap-ng (raw IPv4, synthetic TCP framing:
+ * the vendor as 192.0.2.1, the device at its address and port; a handshake
+ * before the first data, FINs at pcapng_close). Pure; big-endian blocks. */
+struct pcapng_flow {
+	uint8_t client_ip[4], server_ip[4];
+	uint16_t client_port, server_port, ip_id;
+	uint32_t client_seq, server_seq;
+	int opened;
+};
+void pcapng_flow_init(struct pcapng_flow *fl, const uint8_t device_ip[4],
+    uint16_t device_port);
+int pcapng_header(struct buf *out);	/* section + interface blocks */
+/* to_server: 1 for what the vendor sent (stream 'i'), 0 for the device's. */
+int pcapng_data(struct buf *out, struct pcapng_flow *fl, uint64_t ts_us, int to_server,
+    const void *data, size_t len);
+int pcapng_close(struct buf *out, struct pcapng_flow *fl, uint64_t ts_us);
+
 /* seal.c: the hash chain and the sidecar ID.seal (JSON lines, see FORMATS.md).
  * h_0 = 32 zero bytes; h_i = SHA-256(h_{i-1} || bytes since seal i-1).
  * Signed messages are fixed binary layouts, never the JSON text. */

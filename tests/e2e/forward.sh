@@ -5,8 +5,9 @@
 # Refused, "administratively prohibited", with forward.denied: ports not in
 # the asset's forward list, other loopback hosts, integer and IPv4-mapped
 # spellings, the broker's own listen address, another asset than the one
-# the connection names, a role without forward. -R, agent and X11 are refused
-# and audited (channel.refused).
+# the connection names, a role without forward. -R and agent forwarding are
+# refused and audited (channel.refused). otgate export --pcap gives a pcap-ng
+# whose synthetic TCP carries the Modbus bytes.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 asset_start plc1 127.0.0.2
@@ -142,5 +143,46 @@ check "audit: forward.close counts 3 MB each way" \
 check "audit: session.start of kind forward" audit_has session.start '"kind":"forward"'
 check "forwards are recorded as .stream" \
 	eval "[ \$(find '$WORK/state' -name '*.stream' | wc -l) -ge 3 ]"
+# the Modbus forward as pcap-ng: blocks well formed, the synthetic TCP
+# carries exactly the request and the answer, to and from port $EPORT
+sid=$(grep '"event":"forward.close"' "$WORK/audit.log" | grep '"bytes_in":12,' |
+	grep -o '"session":"[0-9a-f]*"' | head -n 1 | cut -d'"' -f4)
+"$OTGATE" -f "$WORK/otgated.conf" export "$sid" --pcap "$WORK/modbus.pcapng" 2>"$WORK/pcap.err"
+rc=$?
+check "otgate export ID --pcap writes a capture (rc $rc: $(cat "$WORK/pcap.err"))" [ $rc -eq 0 ]
+out=$("$E2E_PY" - "$WORK/modbus.pcapng" "$EPORT" <<'PY' 2>&1
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+port = int(sys.argv[2])
+off, flows, types = 0, {}, []
+while off < len(data):
+    btype, blen = struct.unpack(">II", data[off:off + 8])
+    assert blen % 4 == 0 and blen >= 12, "bad block length"
+    assert struct.unpack(">I", data[off + blen - 4:off + blen])[0] == blen, "trailer"
+    types.append(btype)
+    if btype == 0x0A0D0D0A:
+        assert data[off + 8:off + 12] == b"\x1a\x2b\x3c\x4d", "magic"
+    if btype == 6:
+        caplen = struct.unpack(">I", data[off + 20:off + 24])[0]
+        pkt = data[off + 28:off + 28 + caplen]
+        assert pkt[0] == 0x45 and pkt[9] == 6, "not IPv4/TCP"
+        s = sum(struct.unpack(">10H", pkt[:20])) 
+        while s >> 16: s = (s & 0xffff) + (s >> 16)
+        assert s == 0xffff, "IP checksum"
+        sport, dport = struct.unpack(">HH", pkt[20:24])
+        payload = pkt[40:]
+        flows[(sport, dport)] = flows.get((sport, dport), b"") + payload
+    off += blen
+assert types[0] == 0x0A0D0D0A and types[1] == 1, types[:2]
+req = [v for (s, d), v in flows.items() if d == port]
+rsp = [v for (s, d), v in flows.items() if s == port]
+print(req[0].hex(), rsp[0].hex())
+PY
+)
+check "the capture's TCP to and from port $EPORT carries the Modbus bytes ($out)" \
+	[ "$out" = "000100000006010600010003 000100000006010600010003" ]
+if command -v tshark >/dev/null; then
+	check "tshark reads the capture" tshark -r "$WORK/modbus.pcapng" -q
+fi
 check "broker still running" kill -0 "$BROKER_PID"
 e2e_finish
