@@ -421,15 +421,17 @@ sftp_request(struct sftp *p, int type, struct buf *r, struct buf *reply, char *w
 		f = sftp_file_find(p, s, len);
 		if (buf_get_u64(r, &off) != 0 || sftp_get_string(r, &s, &n) != 0)
 			goto malformed;
-		if (f == NULL)
-			break;
+		/* whatever the handle: a role without write never writes */
 		if (!(p->allow & SFTP_ALLOW_WRITE)) {
-			sftp_emit(p, "denied", f->path, NULL, type, "writing is not allowed");
+			sftp_emit(p, "denied", f != NULL ? f->path : "(handle)", NULL, type,
+			    "writing is not allowed");
 			rc = sftp_refuse(reply, id, FX_PERMISSION_DENIED,
 			    "otgate: writing is not allowed");
 			fwd = 0;
 			break;
 		}
+		if (f == NULL)
+			break;
 		if (p->max_file_size > 0 && (off > p->max_file_size ||
 		    n > p->max_file_size - off)) {
 			sftp_emit(p, "denied", f->path, NULL, type,

@@ -272,6 +272,14 @@ test_refusals(void **state)
 	assert_int_equal(buf_len(&fwd), 0);
 	sftp_free(sp);
 
+	/* a write to a handle the parser never saw opened is refused too */
+	seen.n = 0;
+	assert_int_equal(sftp_new(SFTP_ALLOW_READ, 0, seen_cb, &seen, &sp), 0);
+	send_write(sp, 14, "forged", 0, "x", &fwd, &reply, 0);
+	expect_status(&reply, 14, 3);
+	assert_string_equal(seen.path[0], "(handle)");
+	sftp_free(sp);
+
 	/* write only: reading refused */
 	seen.n = 0;
 	assert_int_equal(sftp_new(SFTP_ALLOW_WRITE, 0, seen_cb, &seen, &sp), 0);
