@@ -22,6 +22,7 @@
 
 #define SCP_LINE_MAX 4096
 #define SCP_DEPTH_MAX 64
+#define SCP_PATH_MAX 16384	/* directories entered, joined */
 
 enum scp_state { SCP_HEADER, SCP_DATA, SCP_STATUS, SCP_MESSAGE };
 
@@ -31,8 +32,9 @@ struct scp {
 	void *arg;
 	enum scp_state state;
 	struct buf line;
-	struct buf path;	/* directories entered, "a/b/" */
-	size_t depth_len[SCP_DEPTH_MAX];
+	char path[SCP_PATH_MAX];	/* directories entered, "a/b/" */
+	size_t pathlen;
+	size_t depth_len[SCP_DEPTH_MAX];	/* pathlen before each */
 	unsigned depth;
 	char name[SCP_LINE_MAX];
 	uint64_t size, left;
@@ -86,7 +88,6 @@ scp_new(const char *command, scp_event_cb *cb, void *arg, struct scp **out)
 	p->cb = cb;
 	p->arg = arg;
 	buf_init(&p->line, SCP_LINE_MAX);
-	buf_init(&p->path, SCP_DEPTH_MAX * SCP_LINE_MAX);
 	*out = p;
 	return 0;
 }
@@ -98,7 +99,6 @@ scp_free(struct scp *p)
 		return;
 	EVP_MD_CTX_free(p->md);
 	buf_free(&p->line);
-	buf_free(&p->path);
 	free(p);
 }
 
@@ -109,8 +109,8 @@ scp_emit(struct scp *p, const char *sha, const char *status)
 	struct buf full;
 	char *path = NULL;
 
-	buf_init(&full, 8 * (SCP_DEPTH_MAX + 1) * SCP_LINE_MAX);
-	if (escape_text(&full, buf_ptr(&p->path), buf_len(&p->path)) == 0 &&
+	buf_init(&full, 8 * (SCP_PATH_MAX + SCP_LINE_MAX));
+	if (escape_text(&full, p->path, p->pathlen) == 0 &&
 	    escape_text(&full, p->name, strlen(p->name)) == 0)
 		path = buf_strdup(&full);
 	buf_free(&full);
@@ -172,14 +172,16 @@ scp_line(struct scp *p, char *why, size_t whysz)
 		if (len != 1 || p->depth == 0)
 			goto bad;
 		p->depth--;
-		p->path.len = p->path.off + p->depth_len[p->depth];
+		p->pathlen = p->depth_len[p->depth];
 		return 0;
 	case 'D':
-		if (scp_header(p, l, why, whysz) != 0 || p->depth >= SCP_DEPTH_MAX)
+		if (scp_header(p, l, why, whysz) != 0 || p->depth >= SCP_DEPTH_MAX ||
+		    p->pathlen + strlen(p->name) + 1 >= sizeof(p->path))
 			goto bad;
-		p->depth_len[p->depth++] = buf_len(&p->path);
-		if (buf_puts(&p->path, p->name) != 0 || buf_putc(&p->path, '/') != 0)
-			goto bad;
+		p->depth_len[p->depth++] = p->pathlen;
+		memcpy(p->path + p->pathlen, p->name, strlen(p->name));
+		p->pathlen += strlen(p->name);
+		p->path[p->pathlen++] = '/';
 		return 0;
 	case 'C':
 		if (scp_header(p, l, why, whysz) != 0)
