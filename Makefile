@@ -96,6 +96,7 @@ demo: deps
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -I. -g -O1 $(PKG_CFLAGS) \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC))
+.SECONDARY: $(FUZZ_LIB_OBJ)	# shared by every target: keep them between runs
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
