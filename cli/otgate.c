@@ -33,7 +33,7 @@ static const struct cmd_verb verbs[] = {
 	    "verify --bundle DIR [--keys DIR]", cmd_verify_main },
 	{ "replay", "replay ID|FILE [--speed X] [--idle-limit S] [--from [[HH:]MM:]SS] [--raw] "
 	    "[--key FILE]", cmd_replay_main },
-	{ "export", "export ID|FILE -o FILE [--input] [--key FILE] [--state DIR]",
+	{ "export", "export ID|FILE -o FILE | --pcap FILE [--input] [--key FILE] [--state DIR]",
 	    cmd_export_main },
 	{ "search", "search TEXT [--user U] [--since T] [--json] [--state DIR]",
 	    cmd_search_main },
