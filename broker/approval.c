@@ -201,6 +201,7 @@ approval_new(struct approvals *all, struct session *s, const char *role)
 	    AUDIT_STR("approvers", a->approvers), AUDIT_STR("reason", a->reason) }, 10);
 	log_info("approval: request %lu: %s on %s waits for an operator", a->id, a->user,
 	    a->asset);
+	onrequest_run(srv, a->id, a->user, a->company, a->asset, a->reason, a->since);
 	return a;
 }
 

@@ -167,6 +167,8 @@ struct server {
 	struct record *record;	/* record.c */
 	struct event *limits_tick;	/* limits.c */
 	struct approvals *approvals;	/* approval.c */
+	int onrequest_fd;	/* onrequest.c: to the helper, -1 none */
+	pid_t onrequest_pid;
 };
 /* Takes ownership of conf and policy. */
 int server_start(struct server *srv, struct event_base *base, struct conf *conf,
@@ -624,6 +626,13 @@ enum reason_result { REASON_WAIT, REASON_GIVEN, REASON_DONE };
 int reason_start(struct session *s);
 enum reason_result reason_input(struct session *s);
 void reason_free(struct session *s);
+
+/* onrequest.c: `on-request = PATH`: a helper forked by onrequest_start
+ * (before privileges drop) runs PATH for each request, JSON on stdin. */
+int onrequest_start(struct server *srv);
+void onrequest_run(struct server *srv, unsigned long id, const char *user,
+    const char *company, const char *asset, const char *reason, time_t since);
+void onrequest_stop(struct server *srv);
 
 /* Control verbs; reply text into out. */
 void approval_list(struct server *srv, struct buf *out, int json);

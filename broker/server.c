@@ -326,7 +326,7 @@ server_start(struct server *srv, struct event_base *base, struct conf *conf,
 	if (server_hostkey(srv) != 0)
 		return -1;
 	/* the auth helpers fork now, before the listener and control socket open */
-	if (mfa_start(srv) != 0)
+	if (mfa_start(srv) != 0 || onrequest_start(srv) != 0)
 		return -1;
 	if (conf->banner != NULL && file_read(conf->banner, SERVER_BANNER_MAX,
 	    &srv->banner, &len) != 0) {
@@ -374,6 +374,7 @@ server_stop(struct server *srv)
 	/* the frees were scheduled on the loop: let them run */
 	for (i = 0; i < 4; i++)
 		event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	onrequest_stop(srv);
 	record_stop(srv);	/* after the sessions closed their recordings */
 	approval_stop(srv);
 	listener_close(srv->listener);

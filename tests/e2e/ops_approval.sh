@@ -32,6 +32,10 @@ sed -i "/^\[role maint\]$/a approval = required\napprovers = $mygroup" "$WORK/po
 sed -i 's/^roles = maint$/roles = maint strict/' "$WORK/policy.conf"
 conf_write
 echo "approval-timeout = 5s" >>"$WORK/otgated.conf"
+# on-request: a hook that keeps what it was given (run as the broker's user)
+printf '#!/bin/sh\ncat >"%s/hook.$$"\nenv >"%s/hook-env.$$"\n' "$WORK" "$WORK" >"$WORK/page.sh"
+chmod 0755 "$WORK/page.sh"
+echo "on-request = page.sh" >>"$WORK/otgated.conf"
 broker_start
 O() { "$OTGATE" -f "$WORK/otgated.conf" "$@"; }
 not() { ! "$@" 2>/dev/null; }
@@ -116,6 +120,16 @@ r = rows[0]
 assert r["id"] == 1 and r["user"] == "alice" and r["company"] == "Test Automation", r
 assert r["asset"] == "plc1" and r["reason"] == "" and r["since"].endswith("Z"), r' <<<"$(O requests --json)"
 check "approval.request is audited" audit_has approval.request '"request":1,.*"user":"alice".*"asset":"plc1"'
+for _ in $(seq 1 50); do ls "$WORK"/hook.[0-9]* >/dev/null 2>&1 && break; sleep 0.1; done
+check "on-request ran with the request as JSON on stdin" python3 -c '
+import glob, json, sys
+files = glob.glob(sys.argv[1] + "/hook.[0-9]*")
+assert len(files) == 1, files
+r = json.loads(open(files[0]).read())
+assert r["id"] == 1 and r["user"] == "alice" and r["asset"] == "plc1", r
+assert r["company"] == "Test Automation" and r["since"].endswith("Z"), r' "$WORK"
+check "with an empty environment (PATH only)" \
+	[ "$(cut -d= -f1 "$WORK"/hook-env.[0-9]* | grep -v '^PWD$' | sort | tr '\n' ' ')" = "PATH " ]
 out=$(O approve 1 --for 2m); rc=$?
 echo "$out"
 check "approve 1 --for 2m exits 0" [ $rc -eq 0 ] && grep -q "request 1 approved: alice on plc1 for 120s" <<<"$out"
