@@ -78,7 +78,7 @@ refused() {	# WHAT USER REASON-PATTERN [EVENT]
 	[ -n "$event" ] && check "$what: audit $event" audit_has "$event" "$(echo "$user" | cut -d+ -f2)"
 }
 refused "unknown asset" alice+nosuch "^otgate: nosuch: " policy.deny
-refused "needs approval" alice+guarded "^otgate: guarded: needs approval" policy.deny
+refused "needs approval (an exec waits for no one)" alice+guarded "^otgate: guarded: request [0-9]* is waiting for approval" policy.deny
 refused "asset outside egress" alice+far "^otgate: far: address 10.255.255.1 port 22 is outside egress" policy.deny
 refused "asset down" alice+down1 "^otgate: down1: connect to 127.0.0.4 port $DOWN_PORT: Connection refused" asset.unreachable
 refused "no pinned host key" alice+nokey "^otgate: nokey: no pinned host key: run otgate asset trust nokey" policy.deny
