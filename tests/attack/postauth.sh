@@ -1,10 +1,11 @@
 #!/bin/bash
 # Attacks and faults after login, against a broker with the default seccomp
-# filter: its privileges from /proc (uid, CapEff, NoNewPrivs, Seccomp);
-# channel-open and global-request floods; a vendor that stops reading while the
-# asset pours 1 GiB (memory; skipped under sanitizers); a stalled asset
-# (SIGSTOP) and a dead one while others are served; kill -9 of the broker in
-# the middle of a session, then a restart with the audit chain intact.
+# filter: as root, no start without `user`; its privileges from /proc (uid,
+# CapEff, NoNewPrivs, Seccomp); channel-open and global-request floods; a
+# vendor that stops reading while the asset pours 1 GiB (memory; skipped under
+# sanitizers); a stalled asset (SIGSTOP) and a dead one while others are
+# served; kill -9 of the broker in the middle of a session, then a restart
+# with the audit chain intact.
 . "$TOP/tests/e2e/lib.sh"
 PY=/usr/bin/python3
 "$PY" -c 'import paramiko' 2>/dev/null || e2e_skip "no python3-paramiko"
@@ -15,6 +16,13 @@ asset_start plc1 127.0.0.2
 asset_start plc2 127.0.0.3
 asset_start plc3 127.0.0.4
 policy_write
+conf_write
+if [ "$(id -u)" -eq 0 ]; then
+	grep -v '^user = ' "$WORK/otgated.conf" >"$WORK/root.conf"
+	out=$(timeout 10 "$OTGATED" -D -f "$WORK/root.conf" 2>&1); rc=$?
+	check "started as root without 'user' it refuses to start (rc $rc)" \
+		eval '[ $rc -eq 1 ] && echo "$out" | grep -q "refusing to run as root"'
+fi
 broker_start
 field() { awk -v k="$1:" '$1 == k { $1 = ""; print substr($0, 2) }' "/proc/$BROKER_PID/status"; }
 
