@@ -33,6 +33,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
+SetEnv SHLVL=1
 EOT
 cat >policy.conf <<EOT
 # The demo's policy: one vendor, one asset, always open.
@@ -65,6 +66,16 @@ control = control.sock
 egress = 127.0.0.0/8
 banner = banner
 EOT
+# Started as root, otgated drops to an unprivileged user, and refuses to start
+# without one: the demo uses the packaged service account `otgate` (created if
+# missing, as the Debian package does), owning the demo's state.
+if [ "$(id -u)" -eq 0 ]; then
+	id otgate >/dev/null 2>&1 || useradd --system --no-create-home \
+		--home-dir /nonexistent --shell /usr/sbin/nologin otgate
+	echo "user = otgate" >>otgated.conf
+	chown otgate "$DEMO"
+	chown -R otgate state vault
+fi
 echo "otgate demo broker: authorised use only, sessions are audited." >banner
 
 [ "$(id -u)" -ne 0 ] || [ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd

@@ -122,6 +122,9 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 AcceptEnv LANG LC_* OTG_*
+# bash run by sshd with SHLVL < 2 sources ~/.bashrc, whose tools (pyenv's
+# rehash) can stall or fail a test's command on a shared machine
+SetEnv SHLVL=1
 LogLevel VERBOSE
 MaxStartups 100:30:200
 MaxSessions 100
