@@ -168,21 +168,39 @@ draft_indicators(const struct bundle *b)
 		ev = &log->ev[i];
 		if (!b->keep[i] || strcmp(ev->event, "transfer.file") != 0)
 			continue;
-		if ((r = buf_printf(&out, "%s{\"session\": ", sep)) != 0 ||
-		    (r = draft_json_str(&out, ev->session)) != 0 ||
-		    (r = buf_puts(&out, ", \"user\": ")) != 0 ||
-		    (r = draft_json_str(&out, ev->user)) != 0 ||
-		    (r = buf_puts(&out, ", \"asset\": ")) != 0 ||
-		    (r = draft_json_str(&out, ev->asset)) != 0 ||
-		    (r = buf_puts(&out, ", \"name\": ")) != 0 ||
-		    (r = draft_json_str(&out, draft_file_name(ev))) != 0 ||
-		    (r = buf_puts(&out, ", \"direction\": ")) != 0 ||
-		    (r = draft_json_str(&out, json_get_str(ev->j, "direction"))) != 0 ||
-		    (r = buf_puts(&out, ", \"sha256\": ")) != 0 ||
-		    (r = draft_json_str(&out, json_get_str(ev->j, "sha256"))) != 0 ||
-		    (r = buf_putc(&out, '}')) != 0)
-			goto out;
-		sep = ", ";
+		/* the broker's close (and scp) events hash what was written to
+		 * and read from the asset; an open event hashes nothing yet */
+		for (k = 0; k < 3; k++) {
+			const char *dir, *sha;
+
+			if (k == 0) {
+				dir = "upload";
+				sha = json_get_str(ev->j, "sha256_written");
+			} else if (k == 1) {
+				dir = "download";
+				sha = json_get_str(ev->j, "sha256_read");
+			} else {
+				dir = json_get_str(ev->j, "direction");
+				sha = json_get_str(ev->j, "sha256");
+			}
+			if (sha == NULL || sha[0] == '\0')
+				continue;
+			if ((r = buf_printf(&out, "%s{\"session\": ", sep)) != 0 ||
+			    (r = draft_json_str(&out, ev->session)) != 0 ||
+			    (r = buf_puts(&out, ", \"user\": ")) != 0 ||
+			    (r = draft_json_str(&out, ev->user)) != 0 ||
+			    (r = buf_puts(&out, ", \"asset\": ")) != 0 ||
+			    (r = draft_json_str(&out, ev->asset)) != 0 ||
+			    (r = buf_puts(&out, ", \"name\": ")) != 0 ||
+			    (r = draft_json_str(&out, draft_file_name(ev))) != 0 ||
+			    (r = buf_puts(&out, ", \"direction\": ")) != 0 ||
+			    (r = draft_json_str(&out, dir)) != 0 ||
+			    (r = buf_puts(&out, ", \"sha256\": ")) != 0 ||
+			    (r = draft_json_str(&out, sha)) != 0 ||
+			    (r = buf_putc(&out, '}')) != 0)
+				goto out;
+			sep = ", ";
+		}
 	}
 	if ((r = buf_puts(&out, "],\n  \"commands\": [")) != 0)
 		goto out;
