@@ -4,7 +4,9 @@
  * and exactly the checked address is connected to, by us, with a timeout;
  * only then does libssh get the socket. The asset's host key must be one of
  * the pinned `hostkey` lines; otherwise nothing is sent, the vendor is refused
- * and hostkey.mismatch audited. Login uses the vaulted key or password, which
+ * and hostkey.mismatch audited. An asset with `legacy-algorithms = yes` is
+ * also offered old kex, ciphers, MACs and ssh-rsa, and each connect to it is
+ * audited as asset.legacy. Login uses the vaulted key or password, which
  * the vendor never sees. Then the channel with the vendor's pty, env and shell
  * or exec. Every step returns SSH_AGAIN until done and is retried on the next
  * readiness event.
@@ -32,6 +34,17 @@
 
 #define ASSET_CIPHERS "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
 	"chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr"
+#define ASSET_KEX "curve25519-sha256,curve25519-sha256@libssh.org," \
+	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
+	"diffie-hellman-group18-sha512,diffie-hellman-group16-sha512," \
+	"diffie-hellman-group-exchange-sha256,diffie-hellman-group14-sha256"
+#define ASSET_MACS "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com," \
+	"hmac-sha2-256,hmac-sha2-512"
+/* `legacy-algorithms = yes`: offered after the modern ones, for old OT
+ * devices; libssh drops any it was built without. */
+#define ASSET_LEGACY_CIPHERS ",aes128-cbc,3des-cbc"
+#define ASSET_LEGACY_KEX ",diffie-hellman-group14-sha1,diffie-hellman-group1-sha1"
+#define ASSET_LEGACY_MACS ",hmac-sha1"
 
 enum upstream_state {
 	UP_RESOLVE, UP_TCP, UP_HANDSHAKE, UP_LOGIN, UP_CHANNEL, UP_PTY, UP_ENV,
@@ -117,7 +130,8 @@ asset_nonblock(int fd)
 	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* "ssh-ed25519 AAAA..." lines -> the host key algorithms to ask for */
+/* "ssh-ed25519 AAAA..." lines -> the host key algorithms to ask for; SHA-1
+ * ssh-rsa signatures only with legacy-algorithms. */
 static void
 asset_hostkey_algorithms(const struct policy_asset *a, char *out, size_t outsz)
 {
@@ -130,8 +144,9 @@ asset_hostkey_algorithms(const struct policy_asset *a, char *out, size_t outsz)
 		if (strlist_split(a->hostkeys.v[i], &w) != 0)
 			continue;
 		if (w.n >= 1) {
-			add = strcmp(w.v[0], "ssh-rsa") == 0 ?
-			    "rsa-sha2-512,rsa-sha2-256,ssh-rsa" : w.v[0];
+			add = strcmp(w.v[0], "ssh-rsa") != 0 ? w.v[0] :
+			    a->legacy_algorithms ? "rsa-sha2-512,rsa-sha2-256,ssh-rsa" :
+			    "rsa-sha2-512,rsa-sha2-256";
 			if (strstr(out, add) == NULL && strlen(out) + strlen(add) + 2 < outsz) {
 				if (out[0] != '\0')
 					strcat(out, ",");
@@ -197,11 +212,31 @@ out:
 	return ok ? 0 : -1;
 }
 
+/* Each connect that may have used an old algorithm is on the audit trail. */
+static void
+asset_audit_legacy(struct upstream *up)
+{
+	const char *cipher = ssh_get_cipher_in(up->ssh);
+	const char *kex = ssh_get_kex_algo(up->ssh);
+	const char *mac = ssh_get_hmac_in(up->ssh);
+
+	server_audit(asset_server(up), "asset.legacy", (struct audit_field[]){
+	    AUDIT_STR("conn", up->s->conn->id), AUDIT_STR("session", up->s->id),
+	    AUDIT_STR("user", up->s->conn->user), AUDIT_STR("asset", up->asset->name),
+	    AUDIT_STR("address", up->addr), AUDIT_STR("kex", kex ? kex : "?"),
+	    AUDIT_STR("cipher", cipher ? cipher : "?"),
+	    AUDIT_STR("mac", mac ? mac : "?") }, 8);
+}
+
 /* The TCP connection is up: hand it to libssh. */
 static void
 asset_handshake_start(struct upstream *up)
 {
 	struct server *srv = asset_server(up);
+	int legacy = up->asset->legacy_algorithms;
+	const char *ciphers = legacy ? ASSET_CIPHERS ASSET_LEGACY_CIPHERS : ASSET_CIPHERS;
+	const char *kex = legacy ? ASSET_KEX ASSET_LEGACY_KEX : ASSET_KEX;
+	const char *macs = legacy ? ASSET_MACS ASSET_LEGACY_MACS : ASSET_MACS;
 	char algos[512], host[INET6_ADDRSTRLEN + 16];
 	bool no = false;
 	int port = up->asset->port, rc;
@@ -218,8 +253,11 @@ asset_handshake_start(struct upstream *up)
 	    ssh_options_set(up->ssh, SSH_OPTIONS_USER, up->asset->login) != 0 ||
 	    ssh_options_set(up->ssh, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") != 0 ||
 	    ssh_options_set(up->ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") != 0 ||
-	    ssh_options_set(up->ssh, SSH_OPTIONS_CIPHERS_C_S, ASSET_CIPHERS) != 0 ||
-	    ssh_options_set(up->ssh, SSH_OPTIONS_CIPHERS_S_C, ASSET_CIPHERS) != 0 ||
+	    ssh_options_set(up->ssh, SSH_OPTIONS_KEY_EXCHANGE, kex) != 0 ||
+	    ssh_options_set(up->ssh, SSH_OPTIONS_CIPHERS_C_S, ciphers) != 0 ||
+	    ssh_options_set(up->ssh, SSH_OPTIONS_CIPHERS_S_C, ciphers) != 0 ||
+	    ssh_options_set(up->ssh, SSH_OPTIONS_HMAC_C_S, macs) != 0 ||
+	    ssh_options_set(up->ssh, SSH_OPTIONS_HMAC_S_C, macs) != 0 ||
 	    (algos[0] != '\0' &&
 	    ssh_options_set(up->ssh, SSH_OPTIONS_HOSTKEYS, algos) != 0) ||
 	    ssh_options_set(up->ssh, SSH_OPTIONS_FD, &up->fd) != 0) {
@@ -472,6 +510,8 @@ asset_advance(struct upstream *up)
 		}
 		if (asset_check_hostkey(up) != 0)
 			return -1;
+		if (up->asset->legacy_algorithms)
+			asset_audit_legacy(up);
 		up->state = UP_LOGIN;
 		return 1;
 	case UP_LOGIN:

@@ -23,6 +23,12 @@
 #define SERVER_BANNER_MAX (16u * 1024)
 #define SERVER_CIPHERS "aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
 	"chacha20-poly1305@openssh.com,aes128-ctr,aes256-ctr"
+/* vendors run current clients: curve25519 and etm MACs only (libssh adds
+ * strict KEX); the host key signs with whichever of these fits its type */
+#define SERVER_KEX "curve25519-sha256,curve25519-sha256@libssh.org"
+#define SERVER_MACS "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
+#define SERVER_HOSTKEY_ALGORITHMS "ssh-ed25519,ecdsa-sha2-nistp256," \
+	"ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
 
 void
 server_newid(char out[33])
@@ -285,6 +291,11 @@ server_hostkey(struct server *srv)
 	    ssh_bind_options_set(srv->bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no) != 0 ||
 	    ssh_bind_options_set(srv->bind, SSH_BIND_OPTIONS_CIPHERS_C_S, SERVER_CIPHERS) != 0 ||
 	    ssh_bind_options_set(srv->bind, SSH_BIND_OPTIONS_CIPHERS_S_C, SERVER_CIPHERS) != 0 ||
+	    ssh_bind_options_set(srv->bind, SSH_BIND_OPTIONS_KEY_EXCHANGE, SERVER_KEX) != 0 ||
+	    ssh_bind_options_set(srv->bind, SSH_BIND_OPTIONS_HMAC_C_S, SERVER_MACS) != 0 ||
+	    ssh_bind_options_set(srv->bind, SSH_BIND_OPTIONS_HMAC_S_C, SERVER_MACS) != 0 ||
+	    ssh_bind_options_set(srv->bind, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
+	    SERVER_HOSTKEY_ALGORITHMS) != 0 ||
 	    ssh_bind_options_set(srv->bind, SSH_BIND_OPTIONS_IMPORT_KEY, key) != 0) {
 		log_warnx("host key %s: %s", srv->conf->hostkey,
 		    srv->bind ? ssh_get_error(srv->bind) : "out of memory");

@@ -44,6 +44,7 @@ static const struct siem_event {
 	{ "session.limit", "Session ended at its time limit", 3, 5 },
 	{ "session.busy", "Asset busy (max-sessions)", 3, 5 },
 	{ "hostkey.mismatch", "Asset host key mismatch", 8, 4 },
+	{ "asset.legacy", "Legacy SSH algorithms to asset", 4, 5 },
 	{ "asset.unreachable", "Asset unreachable", 4, 5 },
 	{ "transfer.file", "File transferred", 3, 6 },
 	{ "forward.open", "Port forward opened", 3, 6 },

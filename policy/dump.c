@@ -154,6 +154,8 @@ dump_asset(FILE *fp, const struct policy_asset *a)
 	}
 	if (a->max_sessions > 0)
 		fprintf(fp, "max-sessions = %u\n", a->max_sessions);
+	if (a->legacy_algorithms)
+		fprintf(fp, "legacy-algorithms = yes\n");
 }
 
 static void

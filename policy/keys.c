@@ -572,6 +572,14 @@ keys_asset_max_sessions(struct parse *ps, void *obj, const struct ini_entry *e)
 	a->max_sessions = (unsigned)v;
 }
 
+static void
+keys_asset_legacy_algorithms(struct parse *ps, void *obj, const struct ini_entry *e)
+{
+	if (value_bool(e->value, &((struct policy_asset *)obj)->legacy_algorithms) != 0)
+		PARSE_ERR(ps, e, "bad legacy-algorithms '%s': expected yes or no",
+		    e->value);
+}
+
 const struct parse_key keys_asset[] = {
 	{ "address", 0, keys_asset_address },
 	{ "port", 0, keys_asset_port },
@@ -581,6 +589,7 @@ const struct parse_key keys_asset[] = {
 	{ "tags", 0, keys_asset_tags },
 	{ "forward", 0, keys_asset_forward },
 	{ "max-sessions", 0, keys_asset_max_sessions },
+	{ "legacy-algorithms", 0, keys_asset_legacy_algorithms },
 	{ NULL, 0, NULL }
 };
 

@@ -45,6 +45,7 @@ struct policy_asset {
 	uint16_t *forward;
 	size_t nforward;
 	unsigned max_sessions;	/* 0: no limit */
+	int legacy_algorithms;	/* old kex/ciphers/MACs/ssh-rsa for old devices */
 };
 
 struct policy_user {

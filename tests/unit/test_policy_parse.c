@@ -96,6 +96,7 @@ static const char full[] =
     "tags = site:turin zone:cell-3 level:1\n"
     "forward = 502 44818\n"
     "max-sessions = 1\n"
+    "legacy-algorithms = yes\n"
     "\n"
     "[asset hmi]\n"
     "address = hmi.plant.example\n"
@@ -150,7 +151,7 @@ test_every_key(void **state)
 	assert_int_equal(d.nerrors, 0);
 	/* deny = level:0 guards assets not yet added */
 	assert_int_equal(d.nwarnings, 1);
-	assert_true(has_item(&d, DIAG_WARNING, 27, 8, "selector 'level:0'"));
+	assert_true(has_item(&d, DIAG_WARNING, 28, 8, "selector 'level:0'"));
 	policy_counts(p, &users, &roles, &assets, &windows);
 	assert_int_equal(users, 2);
 	assert_int_equal(roles, 1);
@@ -171,12 +172,14 @@ test_every_key(void **state)
 	assert_int_equal(a->forward[0], 502);
 	assert_int_equal(a->forward[1], 44818);
 	assert_int_equal(a->max_sessions, 1);
+	assert_int_equal(a->legacy_algorithms, 1);
 	/* defaults */
 	assert_non_null(a = policy_asset(p, "hmi"));
 	assert_int_equal(a->port, 22);
 	assert_string_equal(a->credential, "hmi");
 	assert_int_equal(a->nforward, 0);
 	assert_int_equal(a->max_sessions, 0);
+	assert_int_equal(a->legacy_algorithms, 0);
 	/* name order */
 	assert_int_equal(policy_nassets(p), 2);
 	assert_string_equal(policy_asset_at(p, 0)->name, "hmi");
@@ -276,7 +279,7 @@ static const struct {
 	{ "[asset a]\naddress\n", 2, 8, "expected 'key = value'" },
 	{ ASSET "adress = 1.2.3.4\n", 6, 1, "unknown key 'adress' in [asset]; did you "
 	    "mean 'address'? (valid: address, port, login, credential, hostkey, tags, "
-	    "forward, max-sessions)" },
+	    "forward, max-sessions, legacy-algorithms)" },
 	{ ASSET "colour = red\n", 6, 1, "unknown key 'colour' in [asset] (valid:" },
 	{ "[window w]\nzone = UTC\n", 2, 1, "(valid: days, time, timezone)" },
 	{ "[role r]\nwindows = w\n", 2, 1, "did you mean 'window'?" },
@@ -309,6 +312,8 @@ static const struct {
 	{ ASSET "forward = 502 0\n", 6, 11, "bad forward port '0'" },
 	{ ASSET "forward = 502 502\n", 6, 11, "duplicate forward port 502" },
 	{ ASSET "max-sessions = -1\n", 6, 16, "bad max-sessions" },
+	{ ASSET "legacy-algorithms = maybe\n", 6, 21,
+	    "bad legacy-algorithms 'maybe': expected yes or no" },
 	/* windows */
 	{ "[window w]\ndays = mon-fry\n", 2, 8, "bad days 'mon-fry'" },
 	{ "[window w]\ndays = Mon\n", 2, 8, "bad days" },
