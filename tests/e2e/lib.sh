@@ -244,3 +244,12 @@ e2e_finish() {
 	echo "all checks passed"
 	exit 0
 }
+
+# Drive an interactive ssh session through the broker on a pty with a
+# tests/e2e/ptydrive.py script: pty_drive SCRIPTFILE KEY USER+ASSET
+pty_drive() {
+	timeout 60 "$E2E_PY" "$TOP/tests/e2e/ptydrive.py" "$1" -- ssh -tt -F /dev/null \
+		-o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile="$WORK/known_hosts" -o LogLevel=ERROR -i "$2" \
+		-p "$BROKER_PORT" "$3@127.0.0.1"
+}

@@ -40,67 +40,6 @@ broker_start
 O() { "$OTGATE" -f "$WORK/otgated.conf" "$@"; }
 not() { ! "$@" 2>/dev/null; }
 
-# drive.py SCRIPT -- ssh command: lines "send TEXT", "expect TEXT", "run CMD"
-# (a shell command, e.g. otgate approve), "sleep S", "status N"
-cat >"$WORK/drive.py" <<'EOT'
-import os, pty, select, signal, subprocess, sys, time
-script, argv = sys.argv[1], sys.argv[3:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(argv[0], argv)
-buf = b""
-def expect(pat):
-    global buf
-    end = time.time() + 20
-    while pat.encode() not in buf:
-        r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
-        if not r:
-            os.kill(pid, signal.SIGKILL)
-            sys.exit("timeout waiting for %r; got %r" % (pat, buf[-400:]))
-        try:
-            d = os.read(fd, 4096)
-        except OSError:
-            d = b""
-        if not d:
-            sys.exit("end of output waiting for %r; got %r" % (pat, buf[-400:]))
-        buf += d
-    buf = buf[buf.index(pat.encode()) + len(pat):]
-for line in open(script).read().splitlines():
-    op, _, arg = line.partition(" ")
-    if op == "send":
-        os.write(fd, arg.encode().decode("unicode_escape").encode())
-    elif op == "expect":
-        expect(arg)
-    elif op == "run":
-        r = subprocess.run(arg, shell=True)
-        if r.returncode != 0:
-            sys.exit("command failed (%d): %s" % (r.returncode, arg))
-    elif op == "sleep":
-        time.sleep(float(arg))
-    elif op == "status":
-        end = time.time() + 20
-        while time.time() < end:
-            done, st = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            try:
-                os.read(fd, 4096)
-            except OSError:
-                pass
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
-            sys.exit("the client did not exit")
-        if os.waitstatus_to_exitcode(st) != int(arg):
-            sys.exit("exit status %d, not %s" % (os.waitstatus_to_exitcode(st), arg))
-print("script done")
-EOT
-drive() {	# SCRIPTFILE KEY USER+ASSET
-	timeout 60 python3 "$WORK/drive.py" "$1" -- ssh -tt -F /dev/null -o BatchMode=yes \
-		-o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile="$WORK/known_hosts" -o LogLevel=ERROR -i "$2" \
-		-p "$BROKER_PORT" "$3@127.0.0.1"
-}
 OG="$OTGATE -f $WORK/otgated.conf"
 
 # --- exec: refused with the request number, through once approved
@@ -163,7 +102,7 @@ expect ok-42
 send exit 3\r
 status 3
 EOT
-check "a pty waits, and gets its shell once approved" drive "$WORK/s1" "$WORK/alice_key" alice+plc3
+check "a pty waits, and gets its shell once approved" pty_drive "$WORK/s1" "$WORK/alice_key" alice+plc3
 cpu=$(( $(cat "$WORK/cpu2") - $(cat "$WORK/cpu1") ))
 check "the broker used no CPU while it waited ($cpu ticks in 2 s)" [ "$cpu" -le 10 ]
 
@@ -174,7 +113,7 @@ run $OG deny 3 --reason 'line 3 is running, try after 16:00' >/dev/null
 expect otgate: plc3: request 3 was denied: line 3 is running, try after 16:00
 status 1
 EOT
-check "deny ends the wait with the reason" drive "$WORK/s2" "$WORK/mallory_key" bob+plc3
+check "deny ends the wait with the reason" pty_drive "$WORK/s2" "$WORK/mallory_key" bob+plc3
 check "approval.denied is audited" audit_has approval.denied '"request":3,.*"reason":"line 3 is running'
 
 # --- approvers: outside the group, refused; unanswered, the request expires
@@ -185,7 +124,7 @@ expect otgate: plc2: request 4 expired unanswered
 status 1
 EOT
 start=$(date +%s)
-check "an unanswered request ends the wait when it expires" drive "$WORK/s3" "$WORK/mallory_key" bob+plc2
+check "an unanswered request ends the wait when it expires" pty_drive "$WORK/s3" "$WORK/mallory_key" bob+plc2
 took=$(($(date +%s) - start))
 cat "$WORK/err4"
 check "after approval-timeout (5 s; took $took s)" [ $took -ge 4 ] && [ $took -le 12 ]
@@ -200,6 +139,6 @@ send \x03
 expect otgate: plc2: cancelled while waiting for approval
 status 1
 EOT
-check "Ctrl-C cancels the wait" drive "$WORK/s4" "$WORK/mallory_key" bob+plc2
+check "Ctrl-C cancels the wait" pty_drive "$WORK/s4" "$WORK/mallory_key" bob+plc2
 check "the broker still answers" O status >/dev/null
 e2e_finish

@@ -23,67 +23,6 @@ sed -i 's/^roles = maint$/roles = maint ticketed/' "$WORK/policy.conf"
 broker_start
 O() { "$OTGATE" -f "$WORK/otgated.conf" "$@"; }
 
-# drive.py SCRIPT -- ssh command: lines "send TEXT", "expect TEXT", "run CMD"
-# (a shell command, e.g. otgate approve), "sleep S", "status N"
-cat >"$WORK/drive.py" <<'EOT'
-import os, pty, select, signal, subprocess, sys, time
-script, argv = sys.argv[1], sys.argv[3:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(argv[0], argv)
-buf = b""
-def expect(pat):
-    global buf
-    end = time.time() + 20
-    while pat.encode() not in buf:
-        r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
-        if not r:
-            os.kill(pid, signal.SIGKILL)
-            sys.exit("timeout waiting for %r; got %r" % (pat, buf[-400:]))
-        try:
-            d = os.read(fd, 4096)
-        except OSError:
-            d = b""
-        if not d:
-            sys.exit("end of output waiting for %r; got %r" % (pat, buf[-400:]))
-        buf += d
-    buf = buf[buf.index(pat.encode()) + len(pat):]
-for line in open(script).read().splitlines():
-    op, _, arg = line.partition(" ")
-    if op == "send":
-        os.write(fd, arg.encode().decode("unicode_escape").encode())
-    elif op == "expect":
-        expect(arg)
-    elif op == "run":
-        r = subprocess.run(arg, shell=True)
-        if r.returncode != 0:
-            sys.exit("command failed (%d): %s" % (r.returncode, arg))
-    elif op == "sleep":
-        time.sleep(float(arg))
-    elif op == "status":
-        end = time.time() + 20
-        while time.time() < end:
-            done, st = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            try:
-                os.read(fd, 4096)
-            except OSError:
-                pass
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
-            sys.exit("the client did not exit")
-        if os.waitstatus_to_exitcode(st) != int(arg):
-            sys.exit("exit status %d, not %s" % (os.waitstatus_to_exitcode(st), arg))
-print("script done")
-EOT
-drive() {	# SCRIPTFILE KEY USER+ASSET
-	timeout 60 python3 "$WORK/drive.py" "$1" -- ssh -tt -F /dev/null -o BatchMode=yes \
-		-o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile="$WORK/known_hosts" -o LogLevel=ERROR -i "$2" \
-		-p "$BROKER_PORT" "$3@127.0.0.1"
-}
 OG="$OTGATE -f $WORK/otgated.conf"
 
 # --- the prompt, then the shell; the reason is audited and titles the recording
@@ -95,7 +34,7 @@ expect ok-42
 send exit\r
 status 0
 EOT
-check "a pty is asked for a reason, then gets its shell" drive "$WORK/s1" "$WORK/alice_key" alice+plc1
+check "a pty is asked for a reason, then gets its shell" pty_drive "$WORK/s1" "$WORK/alice_key" alice+plc1
 want='INC-4711 [31mpmp2 <b>\"x\"</b>'
 check "session.start carries the reason (control bytes dropped, edited)" \
 	grep -qF "\"reason\":\"$want\"" <(grep '"event":"session.start"' "$WORK/audit.log")
@@ -116,7 +55,7 @@ send half\x03
 expect otgate: plc1: no reason given
 status 1
 EOT
-check "Ctrl-C at the prompt ends the session" drive "$WORK/s2" "$WORK/alice_key" alice+plc1
+check "Ctrl-C at the prompt ends the session" pty_drive "$WORK/s2" "$WORK/alice_key" alice+plc1
 
 # --- with approval: the approver sees the reason
 cat >"$WORK/s3" <<EOT
@@ -129,7 +68,7 @@ expect ok-43
 send exit\r
 status 0
 EOT
-check "reason, then the approval wait, then the shell" drive "$WORK/s3" "$WORK/alice_key" alice+plc2
+check "reason, then the approval wait, then the shell" pty_drive "$WORK/s3" "$WORK/alice_key" alice+plc2
 cat "$WORK/req.txt" "$WORK/req.json"
 check "requests shows the reason to the approver" grep -q "reason: CHG-99 replace ]0;titlevalve" "$WORK/req.txt"
 check "requests --json has it too" python3 -c '
