@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -239,7 +241,7 @@ asset_handshake_start(struct upstream *up)
 	const char *macs = legacy ? ASSET_MACS ASSET_LEGACY_MACS : ASSET_MACS;
 	char algos[512], host[INET6_ADDRSTRLEN + 16];
 	bool no = false;
-	int port = up->asset->port, rc;
+	int port = up->asset->port, nodelay = 1, rc;
 	char *colon;
 
 	snprintf(host, sizeof(host), "%s", up->addr);
@@ -250,6 +252,7 @@ asset_handshake_start(struct upstream *up)
 	    ssh_options_set(up->ssh, SSH_OPTIONS_PROCESS_CONFIG, &no) != 0 ||
 	    ssh_options_set(up->ssh, SSH_OPTIONS_HOST, host) != 0 ||
 	    ssh_options_set(up->ssh, SSH_OPTIONS_PORT, &port) != 0 ||
+	    ssh_options_set(up->ssh, SSH_OPTIONS_NODELAY, &nodelay) != 0 ||
 	    ssh_options_set(up->ssh, SSH_OPTIONS_USER, up->asset->login) != 0 ||
 	    ssh_options_set(up->ssh, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") != 0 ||
 	    ssh_options_set(up->ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") != 0 ||
@@ -358,6 +361,9 @@ asset_resolved(struct upstream *up, const struct evutil_addrinfo *ai)
 	}
 	if (deadpeer_arm(up->fd, srv->conf->keepalive) != 0)
 		log_warn("asset %s: keepalive options", up->addr);
+	/* libssh sets SSH_OPTIONS_NODELAY only on sockets it opens itself */
+	if (setsockopt(up->fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)) == -1)
+		log_warn("asset %s: TCP_NODELAY", up->addr);
 	if (connect(up->fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS) {
 		asset_fail(up, "asset.unreachable", "connect to %s: %s", up->addr,
 		    strerror(errno));

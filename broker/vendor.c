@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -361,6 +362,10 @@ vendor_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	c->next = srv->conns;
 	srv->conns = c;
 	srv->nconns++;
+	/* each handshake step and keystroke is a small write: without this,
+	 * Nagle waits for the peer's delayed ACK (~40 ms) at every step */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)) == -1)
+		log_warn("conn %.8s: TCP_NODELAY", c->id);
 	if (ssh_bind_accept_fd(srv->bind, c->ssh, fd) != SSH_OK) {
 		log_warnx("conn %.8s: accept: %s", c->id, ssh_get_error(srv->bind));
 		if (ssh_get_fd(c->ssh) != fd)
