@@ -396,10 +396,14 @@ int siem_cef(struct buf *out, const char *version, uint64_t time_ms, unsigned lo
 /* ---- file transfer and port forwarding (issue 6) ---- */
 
 /* sftp.c: the SFTP v3 stream of one channel read both ways while relayed
- * (pure). Input is cut into whole packets; those that go on are appended to
- * fwd, the broker's own answers to refused requests (SSH_FX_PERMISSION_DENIED
- * for a direction the role does not allow or a write past max-file-size) to
- * reply, for the vendor. Events: open (status: the asset's answer, 0 ok),
+ * (pure). Input goes on to fwd as it arrives; of each packet only the head
+ * the parser must see is held (control packets whole, WRITE and DATA up to
+ * their data's length, others up to the id), data is hashed on its way. The
+ * broker's own answers to refused requests (SSH_FX_PERMISSION_DENIED for a
+ * direction the role does not allow or a write past max-file-size; the packet
+ * is dropped) go into the stream to the vendor (reply when the vendor's bytes
+ * come in, fwd when the asset's do; the same buffer in relay.c) only between
+ * two of the asset's packets. Events: open (status: the asset's answer, 0 ok),
  * close (bytes, SHA-256 of what was written, and of what was read when read in
  * order from 0), remove rename mkdir rmdir setstat fsetstat symlink hardlink,
  * denied (reason), unknown (path names the packet type; once per type). Paths

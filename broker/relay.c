@@ -191,7 +191,8 @@ relay_forward(struct session *s, enum relay_stream st, const void *data, size_t 
 	else
 		s->bytes_out += len;
 	if (s->transfer != NULL && st != RELAY_TO_VENDOR_STDERR) {
-		/* sftp goes on in whole packets; refusals are answered here */
+		/* sftp streams on; the broker's answers to refusals join the
+		 * stream to the vendor between two of the asset's packets */
 		if (transfer_input(s, st == RELAY_TO_ASSET, data, len,
 		    &s->relay->pending[st], &s->relay->pending[RELAY_TO_VENDOR]) != 0)
 			return -1;

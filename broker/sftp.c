@@ -1,17 +1,24 @@
 /*
  * sftp.c: the SFTP (version 3, as OpenSSH speaks it) stream of one channel,
- * read in both directions while it is relayed. Pure: bytes in, whole packets
- * out, events through a callback; no I/O.
+ * read in both directions while it is relayed. Pure: bytes in, bytes out,
+ * events through a callback; no I/O.
  *
- * Each direction is cut into whole packets (bounded by SFTP_PACKET_MAX) before
- * any of it goes on, so the broker can answer a refused request itself with
- * SSH_FX_PERMISSION_DENIED, at a packet boundary, without forwarding it. What
- * the auditor wants to know becomes an event: open (path, flags, the asset's
- * answer), close (bytes read and written, SHA-256 of the data written and of
- * the data read when it was read from start to end in order), remove, rename,
- * mkdir, rmdir, setstat, symlink, refusals, and each packet type the parser
- * does not know (relayed, logged once per type). A packet too short for the
- * fields the parser needs, or with a length of 0 or past the limit, is
+ * The stream goes on as it arrives. Of each packet the parser holds only its
+ * head, the leading bytes it must see to decide: control packets (open,
+ * close, read, remove, rename, the asset's handle...) whole, a WRITE up to
+ * the length of its data, a DATA reply up to the length of its data, anything
+ * else up to its id. Then the head goes on (or, for a refused request, the
+ * whole packet is dropped and the broker answers SSH_FX_PERMISSION_DENIED
+ * itself) and the rest of the packet is relayed chunk by chunk, the data of a
+ * WRITE or DATA hashed on the way. The broker's answers enter the stream to
+ * the vendor only between two of the asset's packets, so they never split one.
+ *
+ * What the auditor wants to know becomes an event: open (path, flags, the
+ * asset's answer), close (bytes read and written, SHA-256 of the data written
+ * and of the data read when it was read from start to end in order), remove,
+ * rename, mkdir, rmdir, setstat, symlink, refusals, and each packet type the
+ * parser does not know (relayed, logged once per type). A packet too short
+ * for the fields the parser needs, or with a length of 0 or past the limit, is
  * malformed: the channel ends with the reason.
  *
  * Open files and outstanding requests live in bounded tables; an open or read
@@ -44,6 +51,7 @@ enum {
 
 #define SFTP_HANDLE_LEN_MAX 256	/* draft-ietf-secsh-filexfer-02 */
 #define SFTP_PATH_LOG_MAX 1024	/* raw bytes of a path that reach the log */
+#define SFTP_REPLIES_MAX (64u * 1024)	/* the broker's answers waiting for a gap */
 
 enum pending_kind { PENDING_OPEN, PENDING_READ, PENDING_OP };
 
@@ -69,12 +77,24 @@ struct sftp_file {
 	EVP_MD_CTX *rd, *wr;
 };
 
+/* One direction: the packet under way. */
+struct sftp_dir {
+	struct buf head;	/* its first bytes, held until the parser decides */
+	int decided;		/* the head went on (or was dropped) */
+	int drop;		/* refused: the rest goes nowhere */
+	uint64_t left;		/* bytes of the packet after the head still to come */
+	struct sftp_file *file;	/* the next hashlen bytes feed its digest */
+	int hash_write;		/* file->wr, else file->rd */
+	uint64_t hashlen;
+};
+
 struct sftp {
 	unsigned allow;
 	uint64_t max_file_size;
 	sftp_event_cb *cb;
 	void *arg;
-	struct buf in[2];	/* [to_asset]: the packet being gathered */
+	struct sftp_dir dir[2];	/* [to_asset] */
+	struct buf replies;	/* the broker's answers, until the asset's stream has a gap */
 	struct sftp_pending pending[SFTP_REQUESTS_MAX];
 	size_t npending;
 	struct sftp_file files[SFTP_HANDLES_MAX];
@@ -96,8 +116,9 @@ sftp_new(unsigned allow, uint64_t max_file_size, sftp_event_cb *cb, void *arg,
 	p->max_file_size = max_file_size;
 	p->cb = cb;
 	p->arg = arg;
-	buf_init(&p->in[0], 4 + SFTP_PACKET_MAX);
-	buf_init(&p->in[1], 4 + SFTP_PACKET_MAX);
+	buf_init(&p->dir[0].head, 4 + SFTP_PACKET_MAX);
+	buf_init(&p->dir[1].head, 4 + SFTP_PACKET_MAX);
+	buf_init(&p->replies, SFTP_REPLIES_MAX);
 	*out = p;
 	return 0;
 }
@@ -113,6 +134,11 @@ sftp_pending_clear(struct sftp_pending *q)
 static void
 sftp_file_clear(struct sftp *p, struct sftp_file *f)
 {
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (p->dir[i].file == f)
+			p->dir[i].file = NULL;
 	free(f->path);
 	EVP_MD_CTX_free(f->rd);
 	EVP_MD_CTX_free(f->wr);
@@ -132,8 +158,9 @@ sftp_free(struct sftp *p)
 	for (i = 0; i < SFTP_HANDLES_MAX; i++)
 		if (p->files[i].used)
 			sftp_file_clear(p, &p->files[i]);
-	buf_free(&p->in[0]);
-	buf_free(&p->in[1]);
+	buf_free(&p->dir[0].head);
+	buf_free(&p->dir[1].head);
+	buf_free(&p->replies);
 	free(p);
 }
 
@@ -304,6 +331,19 @@ sftp_close_event(struct sftp *p, struct sftp_file *f)
 	p->cb(&ev, p->arg);
 }
 
+/* The close event, then the slot is free. Data of this file still on its way
+ * was not seen whole: no hash for that direction then. */
+static void
+sftp_file_close(struct sftp *p, struct sftp_file *f)
+{
+	if (p->dir[0].file == f && p->dir[0].hashlen > 0)
+		f->read_seq = 0;
+	if (p->dir[1].file == f && p->dir[1].hashlen > 0)
+		f->write_seq = 0;
+	sftp_close_event(p, f);
+	sftp_file_clear(p, f);
+}
+
 /* The name of a request that changes the asset's files, or NULL. */
 static const char *
 sftp_write_op(int type)
@@ -347,11 +387,33 @@ sftp_extended_op(const uint8_t *name, uint32_t len)
 	return NULL;
 }
 
-/* A request from the vendor. 1: forward it; 0: refused (reply written). */
+/* The data of a WRITE or DATA, the next len bytes after the head: hashed on
+ * their way when they continue the file in order. */
+static void
+sftp_hash_next(struct sftp *p, int to_asset, struct sftp_file *f, uint64_t off,
+    uint32_t len)
+{
+	struct sftp_dir *d = &p->dir[to_asset];
+	uint64_t *next = to_asset ? &f->next_write : &f->next_read;
+	int *seq = to_asset ? &f->write_seq : &f->read_seq;
+
+	if (!*seq || off != *next) {
+		*seq = 0;
+		return;
+	}
+	*next += len;
+	d->file = f;
+	d->hash_write = to_asset;
+	d->hashlen = len;
+}
+
+/* A request from the vendor, its head in r and left bytes to come.
+ * 1: forward it; 0: refused (the answer is in p->replies). */
 static int
-sftp_request(struct sftp *p, int type, struct buf *r, struct buf *reply, char *why,
+sftp_request(struct sftp *p, int type, struct buf *r, uint64_t left, char *why,
     size_t whysz)
 {
+	struct buf *reply = &p->replies;
 	struct sftp_pending *q;
 	struct sftp_file *f;
 	const uint8_t *s;
@@ -396,10 +458,8 @@ sftp_request(struct sftp *p, int type, struct buf *r, struct buf *reply, char *w
 	case FXP_CLOSE:
 		if (sftp_get_string(r, &s, &len) != 0)
 			goto malformed;
-		if ((f = sftp_file_find(p, s, len)) != NULL) {
-			sftp_close_event(p, f);
-			sftp_file_clear(p, f);
-		}
+		if ((f = sftp_file_find(p, s, len)) != NULL)
+			sftp_file_close(p, f);
 		break;
 	case FXP_READ:
 		if (sftp_get_string(r, &s, &len) != 0 || buf_get_u64(r, &off) != 0 ||
@@ -419,7 +479,9 @@ sftp_request(struct sftp *p, int type, struct buf *r, struct buf *reply, char *w
 		if (sftp_get_string(r, &s, &len) != 0)
 			goto malformed;
 		f = sftp_file_find(p, s, len);
-		if (buf_get_u64(r, &off) != 0 || sftp_get_string(r, &s, &n) != 0)
+		/* the head ends at the data's length: the data is still to come */
+		if (buf_get_u64(r, &off) != 0 || buf_get_u32(r, &n) != 0 ||
+		    n > buf_len(r) + left)
 			goto malformed;
 		/* whatever the handle: a role without write never writes */
 		if (!(p->allow & SFTP_ALLOW_WRITE)) {
@@ -442,11 +504,7 @@ sftp_request(struct sftp *p, int type, struct buf *r, struct buf *reply, char *w
 			break;
 		}
 		f->bytes_written += n;
-		if (f->write_seq && off == f->next_write &&
-		    EVP_DigestUpdate(f->wr, s, n) == 1)
-			f->next_write += n;
-		else
-			f->write_seq = 0;
+		sftp_hash_next(p, 1, f, off, n);
 		break;
 	case FXP_REMOVE:
 	case FXP_MKDIR:
@@ -522,9 +580,11 @@ out:
 	return rc;
 }
 
-/* A reply from the asset: ties answers to the requests that wait for them. */
+/* A reply from the asset, its head in r and left bytes to come: ties
+ * answers to the requests that wait for them. */
 static int
-sftp_reply(struct sftp *p, int type, struct buf *r, char *why, size_t whysz)
+sftp_reply(struct sftp *p, int type, struct buf *r, uint64_t left, char *why,
+    size_t whysz)
 {
 	struct sftp_pending *q;
 	struct sftp_file *f;
@@ -593,14 +653,10 @@ sftp_reply(struct sftp *p, int type, struct buf *r, char *why, size_t whysz)
 		f = q->file >= 0 ? &p->files[q->file] : NULL;
 		if (f == NULL || !f->used || type != FXP_DATA)
 			break;
-		if (sftp_get_string(r, &s, &len) != 0)
+		if (buf_get_u32(r, &len) != 0 || len > buf_len(r) + left)
 			goto malformed;
 		f->bytes_read += len;
-		if (f->read_seq && q->offset == f->next_read &&
-		    EVP_DigestUpdate(f->rd, s, len) == 1)
-			f->next_read += len;
-		else
-			f->read_seq = 0;
+		sftp_hash_next(p, 0, f, q->offset, len);
 		break;
 	case PENDING_OP:
 		memset(&ev, 0, sizeof(ev));
@@ -631,12 +687,98 @@ sftp_known(int type, int to_asset)
 	    type == FXP_EXTENDED_REPLY;
 }
 
-/* One whole packet in p->in[to_asset]. */
+/* Control packets the parser reads whole before any of them goes on. */
 static int
-sftp_packet(struct sftp *p, int to_asset, struct buf *fwd, struct buf *reply,
-    char *why, size_t whysz)
+sftp_whole(int type, int to_asset)
 {
-	struct buf *pkt = &p->in[to_asset], r = *pkt;
+	if (!to_asset)
+		return type == FXP_HANDLE;
+	switch (type) {
+	case FXP_OPEN:
+	case FXP_CLOSE:
+	case FXP_READ:
+	case FXP_SETSTAT:
+	case FXP_FSETSTAT:
+	case FXP_REMOVE:
+	case FXP_MKDIR:
+	case FXP_RMDIR:
+	case FXP_RENAME:
+	case FXP_SYMLINK:
+	case FXP_EXTENDED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* How many leading bytes of the packet in head the parser must see before it
+ * decides, at most the whole packet (see the top of the file). */
+static size_t
+sftp_head_need(int to_asset, const struct buf *head)
+{
+	struct buf r = *head;
+	uint32_t plen, hlen;
+	uint8_t type;
+	size_t whole, need;
+
+	if (buf_get_u32(&r, &plen) != 0)
+		return 4;
+	whole = 4 + (size_t)plen;
+	if (buf_get_u8(&r, &type) != 0)
+		return 5;
+	if (!sftp_known(type, to_asset) || type == FXP_INIT || type == FXP_VERSION)
+		need = 5;
+	else if (to_asset && type == FXP_WRITE)
+		/* id, handle, offset and the data's length */
+		need = buf_consume(&r, 4) != 0 || buf_get_u32(&r, &hlen) != 0 ? 13 :
+		    hlen > plen ? whole : 13 + (size_t)hlen + 12;
+	else if (sftp_whole(type, to_asset))
+		need = whole;
+	else if (type == FXP_DATA || type == FXP_STATUS)
+		need = 13;	/* id and the data's length, or the status code */
+	else
+		need = 9;	/* id */
+	return need < whole ? need : whole;
+}
+
+/* Take what the head still needs: 1 once complete, 0 when the input ran out. */
+static int
+sftp_gather(struct sftp *p, int to_asset, const uint8_t **in, size_t *len, char *why,
+    size_t whysz)
+{
+	struct buf *head = &p->dir[to_asset].head, r;
+	uint32_t plen;
+	size_t need, n;
+	int rc;
+
+	for (;;) {
+		r = *head;
+		if (buf_get_u32(&r, &plen) == 0 && (plen == 0 || plen > SFTP_PACKET_MAX)) {
+			snprintf(why, whysz, "malformed sftp packet: length %lu from the %s",
+			    (unsigned long)plen, to_asset ? "vendor" : "asset");
+			return OTG_ERR_PROTO;
+		}
+		need = sftp_head_need(to_asset, head);
+		if (buf_len(head) >= need)
+			return 1;
+		if (*len == 0)
+			return 0;
+		n = need - buf_len(head) < *len ? need - buf_len(head) : *len;
+		if ((rc = buf_put(head, *in, n)) != 0) {
+			snprintf(why, whysz, "sftp packet over the limit");
+			return rc;
+		}
+		*in += n;
+		*len -= n;
+	}
+}
+
+/* The head is complete: decide; the head goes on, or the packet is dropped. */
+static int
+sftp_decide(struct sftp *p, int to_asset, struct buf *fwd, char *why, size_t whysz)
+{
+	struct sftp_dir *d = &p->dir[to_asset];
+	struct buf r = d->head;
 	char name[48];
 	uint32_t plen;
 	uint8_t type;
@@ -644,6 +786,9 @@ sftp_packet(struct sftp *p, int to_asset, struct buf *fwd, struct buf *reply,
 
 	if (buf_get_u32(&r, &plen) != 0 || buf_get_u8(&r, &type) != 0)
 		return OTG_ERR_PROTO;
+	d->left = 4 + (uint64_t)plen - buf_len(&d->head);
+	d->file = NULL;
+	d->hashlen = 0;
 	if (!sftp_known(type, to_asset)) {
 		if (!(p->unknown_seen[type / 8] & (1u << (type % 8)))) {
 			p->unknown_seen[type / 8] |= (uint8_t)(1u << (type % 8));
@@ -653,17 +798,53 @@ sftp_packet(struct sftp *p, int to_asset, struct buf *fwd, struct buf *reply,
 		}
 		rc = 1;
 	} else if (to_asset) {
-		rc = sftp_request(p, type, &r, reply, why, whysz);
+		rc = sftp_request(p, type, &r, d->left, why, whysz);
 	} else {
-		rc = sftp_reply(p, type, &r, why, whysz);
+		rc = sftp_reply(p, type, &r, d->left, why, whysz);
 		rc = rc == 0 ? 1 : rc;
 	}
-	if (rc == 1)
-		rc = buf_put(fwd, buf_ptr(pkt), buf_len(pkt));
-	if (rc == OTG_ERR_TOOBIG && why[0] == '\0')
-		snprintf(why, whysz, "sftp: the peer does not read its replies");
-	buf_reset(pkt);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	d->decided = 1;
+	d->drop = rc == 0;
+	if (rc == 1 && (rc = buf_put(fwd, buf_ptr(&d->head), buf_len(&d->head))) != 0)
+		return rc;
+	buf_reset(&d->head);
+	return 0;
+}
+
+/* The rest of a decided packet, as it comes: relayed or dropped, data hashed. */
+static int
+sftp_stream(struct sftp *p, int to_asset, const uint8_t *in, size_t n, struct buf *fwd)
+{
+	struct sftp_dir *d = &p->dir[to_asset];
+	struct sftp_file *f = d->file;
+	size_t h;
+
+	d->left -= n;
+	if (d->drop)
+		return 0;
+	if (f != NULL && d->hashlen > 0) {
+		h = n < d->hashlen ? n : (size_t)d->hashlen;
+		if (EVP_DigestUpdate(d->hash_write ? f->wr : f->rd, in, h) != 1)
+			*(d->hash_write ? &f->write_seq : &f->read_seq) = 0;
+		d->hashlen -= h;
+	}
+	return buf_put(fwd, in, n);
+}
+
+/* The broker's answers go to the vendor between two of the asset's packets. */
+static int
+sftp_answer(struct sftp *p, struct buf *to_vendor)
+{
+	int rc;
+
+	if (to_vendor == NULL || buf_len(&p->replies) == 0 || p->dir[0].decided)
+		return 0;
+	if ((rc = buf_put(to_vendor, buf_ptr(&p->replies), buf_len(&p->replies))) != 0)
+		return rc;
+	buf_reset(&p->replies);
+	return 0;
 }
 
 int
@@ -671,52 +852,37 @@ sftp_input(struct sftp *p, int to_asset, const void *data, size_t len, struct bu
     struct buf *reply, char *why, size_t whysz)
 {
 	const uint8_t *in = data;
-	struct buf *pkt = &p->in[to_asset ? 1 : 0];
-	struct buf hdr;
-	uint32_t plen;
-	size_t have, need;
-	int rc;
+	struct sftp_dir *d;
+	size_t n;
+	int rc = 0;
 
 	to_asset = to_asset ? 1 : 0;
+	d = &p->dir[to_asset];
 	why[0] = '\0';
-	while (len > 0) {
-		have = buf_len(pkt);
-		if (have < 4) {
-			need = 4 - have;
-		} else {
-			hdr = *pkt;
-			if (buf_get_u32(&hdr, &plen) != 0)
-				return OTG_ERR_PROTO;
-			need = 4 + (size_t)plen - have;
+	for (;;) {
+		if (d->decided && d->left == 0) {
+			d->decided = d->drop = 0;
+			d->file = NULL;
+			d->hashlen = 0;
 		}
-		if (need > len)
-			need = len;
-		if ((rc = buf_put(pkt, in, need)) != 0) {
-			snprintf(why, whysz, "sftp packet over the limit");
-			return rc;
-		}
-		in += need;
-		len -= need;
-		if (buf_len(pkt) < 4)
+		if ((rc = sftp_answer(p, to_asset ? reply : fwd)) != 0 || len == 0)
 			break;
-		hdr = *pkt;
-		if (buf_get_u32(&hdr, &plen) != 0)
-			return OTG_ERR_PROTO;
-		if (plen == 0 || plen > SFTP_PACKET_MAX) {
-			snprintf(why, whysz, "malformed sftp packet: length %lu from the %s",
-			    (unsigned long)plen, to_asset ? "vendor" : "asset");
-			return OTG_ERR_PROTO;
+		if (d->decided) {
+			n = len < d->left ? len : (size_t)d->left;
+			rc = sftp_stream(p, to_asset, in, n, fwd);
+			in += n;
+			len -= n;
+		} else if ((rc = sftp_gather(p, to_asset, &in, &len, why, whysz)) == 1) {
+			rc = sftp_decide(p, to_asset, fwd, why, whysz);
 		}
-		if (buf_len(pkt) < 4 + (size_t)plen)
-			continue;
-		if ((rc = sftp_packet(p, to_asset, fwd, reply != NULL ? reply : fwd, why,
-		    whysz)) != 0) {
-			if (why[0] == '\0')
-				snprintf(why, whysz, "sftp: %s", otg_strerror(rc));
-			return rc;
-		}
+		if (rc != 0)
+			break;
 	}
-	return 0;
+	if (rc == OTG_ERR_TOOBIG && why[0] == '\0')
+		snprintf(why, whysz, "sftp: the peer does not read its replies");
+	else if (rc != 0 && why[0] == '\0')
+		snprintf(why, whysz, "sftp: %s", otg_strerror(rc));
+	return rc;
 }
 
 /* Files the vendor left open when the channel ended: their close events. */
@@ -726,8 +892,6 @@ sftp_finish(struct sftp *p)
 	size_t i;
 
 	for (i = 0; i < SFTP_HANDLES_MAX; i++)
-		if (p->files[i].used) {
-			sftp_close_event(p, &p->files[i]);
-			sftp_file_clear(p, &p->files[i]);
-		}
+		if (p->files[i].used)
+			sftp_file_close(p, &p->files[i]);
 }

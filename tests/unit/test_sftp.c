@@ -1,5 +1,6 @@
 /* test_sftp.c: the SFTP stream parser: uploads and downloads named with size
- * and SHA-256, refusals answered by the broker, bounds, malformed packets. */
+ * and SHA-256, data streamed on as it arrives, refusals answered by the broker
+ * between two of the asset's packets, bounds, malformed packets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -229,10 +230,12 @@ test_download_bytewise(void **state)
 	pkt_str(&p, "hello world", 11);
 	pkt_end(&p);
 	buf_reset(&fwd);
-	for (i = 0; i < buf_len(&p.b); i++)
+	for (i = 0; i < buf_len(&p.b); i++) {
 		assert_int_equal(sftp_input(sp, 0, buf_ptr(&p.b) + i, 1, &fwd, NULL, why,
 		    sizeof(why)), 0);
-	/* nothing goes on before the packet is whole, then all of it */
+		/* held up to the data's length (13 bytes), then each byte goes on */
+		assert_int_equal(buf_len(&fwd), i + 1 < 13 ? 0 : i + 1);
+	}
 	assert_int_equal(buf_len(&fwd), buf_len(&p.b));
 	assert_memory_equal(buf_ptr(&fwd), buf_ptr(&p.b), buf_len(&p.b));
 	buf_free(&p.b);
@@ -345,6 +348,111 @@ test_hostile_paths(void **state)
 	buf_free(&reply);
 }
 
+/* A WRITE of 64 KiB fed in pieces: its head waits, then each piece goes on as
+ * it comes and the hash covers all of it; a refused one never goes on. */
+static void
+test_write_streams(void **state)
+{
+	struct seen seen = { 0 };
+	struct sftp *sp;
+	struct buf fwd, reply;
+	struct pkt p;
+	static char data[65536];
+	char why[200];
+	size_t i, head = 4 + 1 + 4 + 4 + 1 + 8 + 4, step = 1000, n;
+
+	(void)state;
+	memset(data, 'a', sizeof(data));
+	buf_init(&fwd, 1 << 20);
+	buf_init(&reply, 1 << 20);
+	assert_int_equal(sftp_new(SFTP_ALLOW_READ | SFTP_ALLOW_WRITE, 70000, seen_cb,
+	    &seen, &sp), 0);
+	send_open(sp, 1, "/big", 0x02 | 0x08, &fwd, &reply, 1);
+	reply_handle(sp, 1, "W", &fwd);
+	buf_reset(&fwd);
+	pkt_begin(&p, 6);
+	buf_put_u32(&p.b, 2);
+	pkt_str(&p, "W", 1);
+	buf_put_u64(&p.b, 0);
+	pkt_str(&p, data, sizeof(data));
+	pkt_end(&p);
+	for (i = 0; i < buf_len(&p.b); i += n) {
+		n = buf_len(&p.b) - i < step ? buf_len(&p.b) - i : step;
+		assert_int_equal(sftp_input(sp, 1, buf_ptr(&p.b) + i, n, &fwd, &reply, why,
+		    sizeof(why)), 0);
+		assert_int_equal(buf_len(&fwd), i + n < head ? 0 : i + n);
+	}
+	assert_memory_equal(buf_ptr(&fwd), buf_ptr(&p.b), buf_len(&p.b));
+	/* the second 64 KiB would cross max-file-size: dropped piece by piece */
+	buf_reset(&fwd);
+	p.b.data[p.b.off + 8] = 3;	/* id 3 */
+	p.b.data[p.b.off + 19] = 1;	/* offset 65536 */
+	for (i = 0; i < buf_len(&p.b); i += n) {
+		n = buf_len(&p.b) - i < step ? buf_len(&p.b) - i : step;
+		assert_int_equal(sftp_input(sp, 1, buf_ptr(&p.b) + i, n, &fwd, &reply, why,
+		    sizeof(why)), 0);
+	}
+	assert_int_equal(buf_len(&fwd), 0);
+	expect_status(&reply, 3, 3);
+	assert_int_equal(buf_len(&reply), 0);
+	buf_free(&p.b);
+	send_close(sp, 4, "W", &fwd);
+	assert_string_equal(seen.op[seen.n - 1], "close");
+	assert_int_equal(seen.bytes_written[seen.n - 1], 65536);
+	/* sha256 of 65536 times 'a' */
+	assert_string_equal(seen.sha_written[seen.n - 1],
+	    "bf718b6f653bebc184e1479f1935b8da974d701b893afcf49e701f3e2f9f9c5a");
+	sftp_free(sp);
+	buf_free(&fwd);
+	buf_free(&reply);
+}
+
+/* The broker's answer to a refused request waits while a DATA reply is half
+ * relayed, and follows it: the vendor's stream stays whole packets. */
+static void
+test_answer_between_packets(void **state)
+{
+	struct seen seen = { 0 };
+	struct sftp *sp;
+	struct buf to_vendor, to_asset;
+	struct pkt p, data;
+	char why[200];
+
+	(void)state;
+	buf_init(&to_vendor, 1 << 20);
+	buf_init(&to_asset, 1 << 20);
+	assert_int_equal(sftp_new(SFTP_ALLOW_READ, 0, seen_cb, &seen, &sp), 0);
+	send_open(sp, 1, "/r", 0x01, &to_asset, &to_vendor, 1);
+	reply_handle(sp, 1, "R", &to_vendor);
+	buf_reset(&to_vendor);
+	pkt_begin(&data, 103);
+	buf_put_u32(&data.b, 2);
+	pkt_str(&data, "0123456789", 10);
+	pkt_end(&data);
+	/* the asset's DATA, its head and 3 bytes of its data */
+	assert_int_equal(sftp_input(sp, 0, buf_ptr(&data.b), 16, &to_vendor, NULL, why,
+	    sizeof(why)), 0);
+	assert_int_equal(buf_len(&to_vendor), 16);
+	/* the vendor's remove, refused: the answer waits */
+	pkt_begin(&p, 13);
+	buf_put_u32(&p.b, 5);
+	pkt_str(&p, "/r", 2);
+	pkt_end(&p);
+	assert_int_equal(feed(sp, 1, &p, &to_asset, &to_vendor, 0), 0);
+	assert_int_equal(buf_len(&to_vendor), 16);
+	/* the rest of the DATA, then the answer */
+	assert_int_equal(sftp_input(sp, 0, buf_ptr(&data.b) + 16, buf_len(&data.b) - 16,
+	    &to_vendor, NULL, why, sizeof(why)), 0);
+	assert_memory_equal(buf_ptr(&to_vendor), buf_ptr(&data.b), buf_len(&data.b));
+	assert_int_equal(buf_consume(&to_vendor, buf_len(&data.b)), 0);
+	expect_status(&to_vendor, 5, 3);
+	assert_int_equal(buf_len(&to_vendor), 0);
+	buf_free(&data.b);
+	sftp_free(sp);
+	buf_free(&to_vendor);
+	buf_free(&to_asset);
+}
+
 static void
 expect_malformed(const uint8_t *bytes, size_t len, const char *needle)
 {
@@ -435,6 +543,8 @@ main(void)
 		cmocka_unit_test(test_upload),
 		cmocka_unit_test(test_download_bytewise),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_write_streams),
+		cmocka_unit_test(test_answer_between_packets),
 		cmocka_unit_test(test_hostile_paths),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_bounds_and_unknown),
