@@ -356,6 +356,17 @@ audit_catch_up(struct audit *a)
 	return 0;
 }
 
+/* Remove the part of a line a short write left, keeping errno. */
+static void
+audit_cut(struct audit *a)
+{
+	int saved = errno;
+
+	if (ftruncate(a->fd, a->end) == -1)
+		log_warn("audit log %s: cannot remove a partly written line", a->path);
+	errno = saved;
+}
+
 int
 audit_event(struct audit *a, const char *event, const struct audit_field *f, size_t n)
 {
@@ -391,6 +402,9 @@ audit_event(struct audit *a, const char *event, const struct audit_field *f, siz
 		if (w >= 0)
 			errno = ENOSPC;
 		r = OTG_ERR_IO;
+		/* a full disk takes part of a line: cut it so the chain can go on */
+		if (w > 0)
+			audit_cut(a);
 		goto out;
 	}
 	a->seq++;

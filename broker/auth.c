@@ -202,12 +202,18 @@ auth_grant(struct conn *c, ssh_message m, const char *user, const char *asset,
 	snprintf(c->company, sizeof(c->company), "%s",
 	    u != NULL && u->company != NULL ? u->company : "");
 	server_policy_release(ref);
+	/* fail closed: no login whose auth.success is not in the audit log */
+	if (auditguard_down(c->srv) || server_audit(c->srv, "auth.success",
+	    (struct audit_field[]){ AUDIT_STR("conn", c->id), AUDIT_STR("user", user),
+	    AUDIT_STR("company", c->company), AUDIT_STR("src", c->src),
+	    AUDIT_STR("method", method), AUDIT_STR("key", keyfp) }, 6) != 0) {
+		auth_tell(c, "login refused: audit log unavailable");
+		auth_reject(c, m, "audit log unavailable", 0);
+		c->auth.factors_done = 0;
+		return AUTH_CONTINUE;
+	}
 	c->auth.granted = 1;
 	ssh_message_auth_reply_success(m, 0);
-	server_audit(c->srv, "auth.success", (struct audit_field[]){
-	    AUDIT_STR("conn", c->id), AUDIT_STR("user", user),
-	    AUDIT_STR("company", c->company), AUDIT_STR("src", c->src),
-	    AUDIT_STR("method", method), AUDIT_STR("key", keyfp) }, 6);
 	log_info("conn %.8s: %s authenticated from %s with %s%s%s", c->id, user, c->src,
 	    method, keyfp != NULL && keyfp[0] != '\0' ? " " : "", keyfp ? keyfp : "");
 	return AUTH_GRANTED;

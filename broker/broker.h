@@ -167,8 +167,10 @@ struct server {
 	struct record *record;	/* record.c */
 	struct event *limits_tick;	/* limits.c */
 	struct approvals *approvals;	/* approval.c */
+	struct assetlink *links;	/* assetpool.c: warm asset connections */
 	int onrequest_fd;	/* onrequest.c: to the helper, -1 none */
 	pid_t onrequest_pid;
+	struct auditguard *auditguard;	/* auditguard.c */
 };
 /* Takes ownership of conf and policy. */
 int server_start(struct server *srv, struct event_base *base, struct conf *conf,
@@ -179,10 +181,21 @@ void server_stop(struct server *srv);
 int server_reload(struct server *srv, struct buf *report);
 struct policyref *server_policy_hold(struct server *srv);
 void server_policy_release(struct policyref *ref);
-void server_audit(struct server *srv, const char *event,
+/* 0 when the event is in the audit log; -1 when it is not (auditguard.c
+ * then fails closed until the log can be written again). */
+int server_audit(struct server *srv, const char *event,
     const struct audit_field *f, size_t n);
 /* 32 lowercase hex characters from 128 random bits. */
 void server_newid(char out[33]);
+
+/* auditguard.c: fail closed while the audit log cannot be written: no login,
+ * no new session, running sessions ended; retried each second until an
+ * audit.recovered line is written. */
+int auditguard_start(struct server *srv);
+void auditguard_stop(struct server *srv);
+void auditguard_failed(struct server *srv, const char *event);
+int auditguard_down(const struct server *srv);	/* 1 while unavailable */
+void auditguard_status(const struct server *srv, struct buf *out);
 
 /* listener.c: every `listen` address, max-startups (start:rate:full with random
  * early drop), a per-source limit, and back-off when out of descriptors. A slot

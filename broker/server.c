@@ -45,12 +45,16 @@ server_newid(char out[33])
 	out[32] = '\0';
 }
 
-void
+int
 server_audit(struct server *srv, const char *event, const struct audit_field *f,
     size_t n)
 {
-	if (srv->audit == NULL || audit_event(srv->audit, event, f, n) != 0)
-		log_warnx("audit log: could not record %s", event);
+	/* while the log is down only auditguard's retry writes to it */
+	if (srv->audit != NULL && !auditguard_down(srv) &&
+	    audit_event(srv->audit, event, f, n) == 0)
+		return 0;
+	auditguard_failed(srv, event);
+	return -1;
 }
 
 static struct policyref *
@@ -192,6 +196,7 @@ server_status_cb(struct buf *out, void *arg)
 	buf_printf(out, "version %s\nuptime %llds\nconnections %u\nsessions %u\npolicy %s\n",
 	    OTGATE_VERSION, (long long)(time(NULL) - srv->started), srv->nconns, n,
 	    policy_hash(srv->policy->policy));
+	auditguard_status(srv, out);
 }
 
 struct server_list {
@@ -323,6 +328,8 @@ server_start(struct server *srv, struct event_base *base, struct conf *conf,
 		log_warnx("audit log %s: cannot open", conf->audit_log);
 		return -1;
 	}
+	if (auditguard_start(srv) != 0)
+		return -1;
 	if (audit_set_siem(srv->audit, (enum siem_format)conf->siem_format, NULL) != 0)
 		log_warn("siem-format: cannot open a socket for /dev/log");
 	/* the signer forks before any secret is read and before root is dropped */
@@ -398,6 +405,7 @@ server_stop(struct server *srv)
 	srv->bind = NULL;
 	server_policy_release(srv->policy);
 	srv->policy = NULL;
+	auditguard_stop(srv);
 	if (srv->audit != NULL)
 		audit_close(srv->audit);
 	srv->audit = NULL;

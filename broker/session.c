@@ -246,6 +246,10 @@ session_decide(struct session *s)
 void
 session_asset_ready(struct session *s)
 {
+	if (auditguard_down(s->conn->srv)) {
+		session_refuse(s, NULL, "audit log unavailable");
+		return;
+	}
 	/* recorded from the first byte, or refused */
 	if (record_session_open(s) != 0)
 		return;

@@ -45,12 +45,14 @@ static const struct siem_event {
 	{ "session.busy", "Asset busy (max-sessions)", 3, 5 },
 	{ "hostkey.mismatch", "Asset host key mismatch", 8, 4 },
 	{ "asset.legacy", "Legacy SSH algorithms to asset", 4, 5 },
+	{ "asset.connect", "Session on a warm asset connection", 2, 6 },
 	{ "asset.unreachable", "Asset unreachable", 4, 5 },
 	{ "transfer.file", "File transferred", 3, 6 },
 	{ "forward.open", "Port forward opened", 3, 6 },
 	{ "forward.close", "Port forward closed", 3, 6 },
 	{ "control.command", "Operator command", 4, 5 },
 	{ "recording.failed", "Recording failed", 8, 4 },
+	{ "audit.recovered", "Audit log writable again after events were lost", 8, 4 },
 };
 
 /* Audit keys with a CEF dictionary key; the custom ones carry a label. */

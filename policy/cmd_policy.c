@@ -152,9 +152,20 @@ cmd_policy_json_str(struct buf *b, const char *key, const char *value)
 	return r;
 }
 
+/* Seconds a warm connection to the asset stays open unused, for a channel
+ * that would use one; 0 when it would make its own connection. */
+static uint64_t
+cmd_policy_reuse_idle(const struct policy *p, const char *asset,
+    enum policy_channel kind)
+{
+	const struct policy_asset *a = policy_asset(p, asset);
+
+	return a != NULL && a->reuse && kind != POLICY_FORWARD ? a->reuse_idle : 0;
+}
+
 static int
 cmd_policy_print_json(const char *user, const char *asset, enum policy_channel kind,
-    time_t at, const struct policy_decision *dec)
+    time_t at, const struct policy_decision *dec, uint64_t reuse_idle)
 {
 	struct buf b;
 	struct tm tm;
@@ -173,8 +184,9 @@ cmd_policy_print_json(const char *user, const char *asset, enum policy_channel k
 	r |= cmd_policy_json_str(&b, "rule", dec->role);
 	r |= cmd_policy_json_str(&b, "reason", dec->reason);
 	r |= buf_printf(&b, "\"max_session\":%llu,\"idle_timeout\":%llu,"
-	    "\"reason_required\":%s}\n", (unsigned long long)dec->max_session,
-	    (unsigned long long)dec->idle_timeout, dec->reason_required ? "true" : "false");
+	    "\"reason_required\":%s,\"reuse_idle\":%llu}\n",
+	    (unsigned long long)dec->max_session, (unsigned long long)dec->idle_timeout,
+	    dec->reason_required ? "true" : "false", (unsigned long long)reuse_idle);
 	if (r == 0 && fwrite(buf_ptr(&b), 1, buf_len(&b), stdout) != buf_len(&b))
 		r = OTG_ERR_IO;
 	buf_free(&b);
@@ -200,6 +212,7 @@ cmd_policy_explain(int argc, char **argv, const char *conf_path)
 	struct policy *p = NULL;
 	struct tz *tz = NULL;
 	time_t when = time(NULL);
+	uint64_t reuse_idle;
 	int ch, json = 0, r, status = CMD_USAGE;
 
 	optind = 0;	/* a fresh scan of this verb's own argv */
@@ -262,9 +275,10 @@ cmd_policy_explain(int argc, char **argv, const char *conf_path)
 		status = CMD_NO;
 		goto out;
 	}
+	reuse_idle = cmd_policy_reuse_idle(p, argv[optind + 1], kind);
 	if (json) {
 		if (cmd_policy_print_json(argv[optind], argv[optind + 1], kind, when,
-		    &dec) != 0) {
+		    &dec, reuse_idle) != 0) {
 			fprintf(stderr, "otgate policy: cannot write the answer\n");
 			status = CMD_NO;
 			goto out;
@@ -273,6 +287,10 @@ cmd_policy_explain(int argc, char **argv, const char *conf_path)
 		printf("decision: %s\nrule: %s\nreason: %s\n",
 		    policy_verdict_name(dec.verdict), dec.role != NULL ? dec.role : "-",
 		    dec.reason);
+		if (reuse_idle > 0 && dec.verdict != POLICY_DENY)
+			printf("connection: warm, shared with other vendor sessions "
+			    "(reuse = yes, closed after %llus unused)\n",
+			    (unsigned long long)reuse_idle);
 	}
 	status = dec.verdict == POLICY_ALLOW ? CMD_OK :
 	    dec.verdict == POLICY_NEEDS_APPROVAL ? CMD_NEEDS_APPROVAL : CMD_NO;

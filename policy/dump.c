@@ -156,6 +156,9 @@ dump_asset(FILE *fp, const struct policy_asset *a)
 		fprintf(fp, "max-sessions = %u\n", a->max_sessions);
 	if (a->legacy_algorithms)
 		fprintf(fp, "legacy-algorithms = yes\n");
+	if (a->reuse)
+		fprintf(fp, "reuse = yes\nreuse-idle = %llus\n",
+		    (unsigned long long)a->reuse_idle);
 }
 
 static void

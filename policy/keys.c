@@ -580,6 +580,26 @@ keys_asset_legacy_algorithms(struct parse *ps, void *obj, const struct ini_entry
 		    e->value);
 }
 
+static void
+keys_asset_reuse(struct parse *ps, void *obj, const struct ini_entry *e)
+{
+	if (value_bool(e->value, &((struct policy_asset *)obj)->reuse) != 0)
+		PARSE_ERR(ps, e, "bad reuse '%s': expected yes or no", e->value);
+}
+
+static void
+keys_asset_reuse_idle(struct parse *ps, void *obj, const struct ini_entry *e)
+{
+	uint64_t v;
+
+	if (value_duration(e->value, &v) != 0 || v == 0 || v > POLICY_REUSE_IDLE_MAX) {
+		PARSE_ERR(ps, e, "bad reuse-idle '%s': expected a duration from 1s to "
+		    "1d, as in 90s or 5m", e->value);
+		return;
+	}
+	((struct policy_asset *)obj)->reuse_idle = v;
+}
+
 const struct parse_key keys_asset[] = {
 	{ "address", 0, keys_asset_address },
 	{ "port", 0, keys_asset_port },
@@ -590,6 +610,8 @@ const struct parse_key keys_asset[] = {
 	{ "forward", 0, keys_asset_forward },
 	{ "max-sessions", 0, keys_asset_max_sessions },
 	{ "legacy-algorithms", 0, keys_asset_legacy_algorithms },
+	{ "reuse", 0, keys_asset_reuse },
+	{ "reuse-idle", 0, keys_asset_reuse_idle },
 	{ NULL, 0, NULL }
 };
 

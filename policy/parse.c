@@ -283,6 +283,7 @@ parse_asset_section(struct parse *ps, const struct ini_section *sec, int keep)
 
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.asset.port = 22;
+	tmp.asset.reuse_idle = POLICY_REUSE_IDLE_DEFAULT;
 	parse_set_loc(ps, &tmp.loc, sec);
 	parse_entries(ps, "asset", keys_asset, sec, &tmp.asset);
 	if (tmp.asset.address == NULL)

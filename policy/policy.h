@@ -46,7 +46,11 @@ struct policy_asset {
 	size_t nforward;
 	unsigned max_sessions;	/* 0: no limit */
 	int legacy_algorithms;	/* old kex/ciphers/MACs/ssh-rsa for old devices */
+	int reuse;		/* warm connections: vendor channels share one login */
+	uint64_t reuse_idle;	/* seconds an unused warm connection stays open */
 };
+#define POLICY_REUSE_IDLE_DEFAULT 300	/* 5m */
+#define POLICY_REUSE_IDLE_MAX 86400	/* 1d */
 
 struct policy_user {
 	char *name;

@@ -146,6 +146,16 @@ E alice plc-line3 --at "2026-11-23 23:00" --tz Europe/Rome --channel sftp
 expect 1 deny line3-maintenance "outside window weekdays (mon-fri 07:00-18:00 Europe/Rome)"
 E alice hmi-line3 --at 2026-11-23T13:00:00Z --channel forward
 expect 0 allow line3-maintenance "allowed by role line3-maintenance"
+E alice hmi-line3 --at "2026-11-23 14:00" --tz Europe/Rome
+check "a reuse = yes asset: exit 0 and a fourth line on the warm connection" \
+	eval '[ $RC -eq 0 ] && [ "$(printf "%s\n" "$OUT" | sed -n 4p)" = \
+	"connection: warm, shared with other vendor sessions (reuse = yes, closed after 600s unused)" ]'
+run policy explain --policy "$P" alice hmi-line3 --at "2026-11-23 14:00" --tz Europe/Rome --json
+check "--json of a reuse = yes asset: reuse_idle 600" python3 -c '
+import json, sys
+o = json.loads(open(sys.argv[1]).read())
+assert o["decision"] == "allow" and o["reuse_idle"] == 600, o
+' "$WORK/out"
 E alice sis-line3 --at "2026-11-23 14:00" --tz Europe/Rome
 expect 1 deny line3-maintenance "denied by role line3-maintenance: deny level:0"
 E bob plc-line3
@@ -172,6 +182,7 @@ o = json.loads(lines[0])
 assert o["decision"] == "allow" and o["rule"] == "line3-maintenance", o
 assert o["at"] == "2026-11-23T13:00:00Z" and o["channel"] == "shell", o
 assert o["max_session"] == 7200 and o["idle_timeout"] == 900 and o["reason_required"] is True, o
+assert o["reuse_idle"] == 0, o
 ' "$WORK/out"
 run policy explain --policy "$P" 'mallory"x' plc-line3 --json
 check "--json of an unknown user: exit 1, escaped, rule null" python3 -c '
@@ -209,6 +220,7 @@ check "dump sorts assets by name" [ "$(grep '^\[asset ' "$WORK/dump1.conf" | tr 
 check "dump writes defaults out (port, credential)" grep -qx "credential = hmi-line3" "$WORK/dump1.conf"
 check "dump normalises lists" grep -qx "tags = level:1 site:turin zone:cell-3" "$WORK/dump1.conf"
 check "dump keeps the wrapping day range" grep -qx "days = fri-mon" "$WORK/dump1.conf"
+check "dump writes reuse-idle in seconds" grep -qx "reuse-idle = 600s" "$WORK/dump1.conf"
 run policy check "$WORK/dump1.conf"
 check "the dump checks clean" '[ $RC -eq 0 ] && [ "$OUT" = "OK: 4 users, 5 roles, 5 assets, 3 windows" ] && [ -z "$ERR" ]'
 run policy dump "$WORK/dump1.conf"

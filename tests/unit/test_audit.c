@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -379,6 +381,39 @@ test_two_writers(void **state)
 	assert_int_equal(n, 612);
 }
 
+/* A disk that fills mid-line (a short write, here RLIMIT_FSIZE) leaves no
+ * part of the line behind, and the chain goes on once writing works again. */
+static void
+test_short_write_cut(void **state)
+{
+	struct audit_field f[] = { AUDIT_STR("user", "alice") };
+	struct rlimit old, small;
+	struct audit *a;
+	struct stat st;
+	off_t before;
+
+	(void)state;
+	write_events(2, 1);
+	assert_int_equal(audit_open(logpath, &a), 0);
+	assert_int_equal(stat(logpath, &st), 0);
+	before = st.st_size;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = (rlim_t)before + 20;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	assert_int_equal(audit_event(a, "auth.success", f, 1), OTG_ERR_IO);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(stat(logpath, &st), 0);
+	if (st.st_size != before)
+		fail_msg("%lld bytes of a cut line stayed in the log",
+		    (long long)(st.st_size - before));
+	assert_int_equal(audit_event(a, "auth.success", f, 1), 0);
+	audit_close(a);
+	expect_verify(3, 1, 0, NULL);
+}
+
 static void
 test_refusals(void **state)
 {
@@ -420,6 +455,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_strings_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_continues_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_write_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	};
 

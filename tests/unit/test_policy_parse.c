@@ -180,6 +180,8 @@ test_every_key(void **state)
 	assert_int_equal(a->nforward, 0);
 	assert_int_equal(a->max_sessions, 0);
 	assert_int_equal(a->legacy_algorithms, 0);
+	assert_int_equal(a->reuse, 0);
+	assert_int_equal(a->reuse_idle, 300);
 	/* name order */
 	assert_int_equal(policy_nassets(p), 2);
 	assert_string_equal(policy_asset_at(p, 0)->name, "hmi");
@@ -279,7 +281,7 @@ static const struct {
 	{ "[asset a]\naddress\n", 2, 8, "expected 'key = value'" },
 	{ ASSET "adress = 1.2.3.4\n", 6, 1, "unknown key 'adress' in [asset]; did you "
 	    "mean 'address'? (valid: address, port, login, credential, hostkey, tags, "
-	    "forward, max-sessions, legacy-algorithms)" },
+	    "forward, max-sessions, legacy-algorithms, reuse, reuse-idle)" },
 	{ ASSET "colour = red\n", 6, 1, "unknown key 'colour' in [asset] (valid:" },
 	{ "[window w]\nzone = UTC\n", 2, 1, "(valid: days, time, timezone)" },
 	{ "[role r]\nwindows = w\n", 2, 1, "did you mean 'window'?" },
@@ -314,6 +316,10 @@ static const struct {
 	{ ASSET "max-sessions = -1\n", 6, 16, "bad max-sessions" },
 	{ ASSET "legacy-algorithms = maybe\n", 6, 21,
 	    "bad legacy-algorithms 'maybe': expected yes or no" },
+	{ ASSET "reuse = on\n", 6, 9, "bad reuse 'on': expected yes or no" },
+	{ ASSET "reuse-idle = 0\n", 6, 14, "bad reuse-idle '0': expected a duration" },
+	{ ASSET "reuse-idle = 2d\n", 6, 14, "bad reuse-idle '2d'" },
+	{ ASSET "reuse-idle = soon\n", 6, 14, "bad reuse-idle 'soon'" },
 	/* windows */
 	{ "[window w]\ndays = mon-fry\n", 2, 8, "bad days 'mon-fry'" },
 	{ "[window w]\ndays = Mon\n", 2, 8, "bad days" },
@@ -774,6 +780,43 @@ test_dump_round_trip(void **state)
 	free(two);
 }
 
+/* reuse (warm asset connections): off by default, reuse-idle 5m unless set;
+ * dumped only when on, and back to the same values. */
+static void
+test_reuse_keys(void **state)
+{
+	static const char text[] = ASSET "reuse = yes\nreuse-idle = 2m\n"
+	    "[asset b]\naddress = h\nlogin = x\nreuse = yes\n"
+	    "[asset c]\naddress = h\nlogin = x\n";
+	const struct policy_asset *a;
+	struct policy *p;
+	struct diag d;
+	char *one, *two, *c;
+
+	(void)state;
+	p = load_ok(text, &d);
+	assert_non_null(a = policy_asset(p, "plc1"));
+	assert_int_equal(a->reuse, 1);
+	assert_int_equal(a->reuse_idle, 120);
+	assert_non_null(a = policy_asset(p, "b"));
+	assert_int_equal(a->reuse, 1);
+	assert_int_equal(a->reuse_idle, 300);
+	assert_non_null(a = policy_asset(p, "c"));
+	assert_int_equal(a->reuse, 0);
+	policy_free(p);
+	diag_free(&d);
+	one = dump_of(text);
+	two = dump_of(one);
+	assert_string_equal(one, two);
+	assert_non_null(strstr(one, "reuse = yes\nreuse-idle = 120s\n"));
+	assert_non_null(strstr(one, "reuse = yes\nreuse-idle = 300s\n"));
+	/* sections by name: c comes before plc1, and has no reuse line */
+	assert_non_null(c = strstr(one, "[asset c]"));
+	assert_true(strstr(c, "reuse") > strstr(c, "[asset plc1]"));
+	free(one);
+	free(two);
+}
+
 /* Equivalent policies written differently dump the same. */
 static void
 test_dump_is_canonical(void **state)
@@ -890,6 +933,7 @@ main(void)
 		cmocka_unit_test(test_sftp_keys),
 		cmocka_unit_test(test_dump_round_trip),
 		cmocka_unit_test(test_dump_is_canonical),
+		cmocka_unit_test(test_reuse_keys),
 		cmocka_unit_test(test_hostile_input),
 	};
 
