@@ -1,7 +1,8 @@
 /*
  * cmd_search.c: `otgate search TEXT`, which sessions typed or printed it. Lists
  * the session ID, the time offset into the session, and the matching line as
- * the terminal showed it (escaped: recorded text is untrusted).
+ * the terminal showed it (escaped: recorded text is untrusted), and on stderr
+ * how many sessions in scope the live index holds only in part.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -48,6 +49,18 @@ cmd_search_match_cb(void *arg, const char *session, const char *user, int64_t st
 	fwrite(buf_ptr(b), 1, buf_len(b), stdout);
 	so->n++;
 	return 0;
+}
+
+/* Bulk output outran the live index of some sessions: say so, on stderr. */
+static void
+cmd_search_partial(struct rec_index *ix, const struct index_query *q)
+{
+	unsigned long n;
+
+	if (index_partial_count(ix, q, &n) == 0 && n > 0)
+		fprintf(stderr, "otgate: search: %lu session%s indexed only in part (bulk "
+		    "output outran the live index); `otgate index rebuild` completes %s\n",
+		    n, n == 1 ? " is" : "s are", n == 1 ? "it" : "them");
 }
 
 int
@@ -105,6 +118,7 @@ cmd_search_main(int argc, char **argv, const char *conf_path)
 	buf_init(&so.line, BUF_DEFAULT_MAX);
 	r = index_search(ix, &q, cmd_search_match_cb, &so);
 	buf_free(&so.line);
+	cmd_search_partial(ix, &q);
 	index_close(ix);
 	if (r != 0) {
 		fprintf(stderr, "otgate: search: %s\n", otg_strerror(r));

@@ -30,7 +30,8 @@ static const char index_schema[] =
     " exit INTEGER, bytes_in INTEGER, bytes_out INTEGER, recording TEXT);"
     "CREATE INDEX IF NOT EXISTS sessions_start ON sessions(start);"
     "CREATE VIRTUAL TABLE IF NOT EXISTS transcript USING fts5(session UNINDEXED,"
-    " t UNINDEXED, line);";
+    " t UNINDEXED, line);"
+    "CREATE TABLE IF NOT EXISTS partial(session TEXT PRIMARY KEY, t REAL);";
 
 static const char index_put_sql[] =
     "INSERT INTO sessions(id, conn, user, company, asset, src, kind, start, end, exit,"
@@ -183,6 +184,24 @@ index_add_line(struct rec_index *ix, const char *session, double t, const char *
 	return index_step(ix, st, "transcript");
 }
 
+/* The live index dropped the session's text from offset t on (bulk output
+ * outran it); rebuilding the session from its recording clears the mark. */
+int
+index_set_partial(struct rec_index *ix, const char *session, double t)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_prepare_v2(ix->db, "INSERT INTO partial(session, t) VALUES(?1, ?2)"
+	    " ON CONFLICT(session) DO UPDATE SET t = min(t, ?2)", -1, &st, NULL) != SQLITE_OK)
+		return index_err(ix, "prepare");
+	sqlite3_bind_text(st, 1, session, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(st, 2, t);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : index_err(ix, "partial");
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int
 index_exec_id(struct rec_index *ix, const char *sql, const char *session)
 {
@@ -204,7 +223,8 @@ index_delete_session(struct rec_index *ix, const char *session)
 {
 	int r;
 
-	if ((r = index_exec_id(ix, "DELETE FROM sessions WHERE id = ?1", session)) != 0)
+	if ((r = index_exec_id(ix, "DELETE FROM sessions WHERE id = ?1", session)) != 0 ||
+	    (r = index_exec_id(ix, "DELETE FROM partial WHERE session = ?1", session)) != 0)
 		return r;
 	return index_exec_id(ix, "DELETE FROM transcript WHERE session = ?1", session);
 }
@@ -299,6 +319,27 @@ index_sessions(struct rec_index *ix, const struct index_query *q, index_session_
 	}
 	if (r == 0 && step != SQLITE_DONE)
 		r = index_err(ix, "query");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* How many sessions under the filters the live index holds only in part. An
+ * index from before partial rows existed has none. */
+int
+index_partial_count(struct rec_index *ix, const struct index_query *q, unsigned long *n)
+{
+	sqlite3_stmt *st;
+	int r = 0;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(ix->db, "SELECT count(*) FROM partial p JOIN sessions s"
+	    " ON s.id = p.session WHERE" INDEX_FILTERS, -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	index_bind_query(st, q);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*n = (unsigned long)sqlite3_column_int64(st, 0);
+	else
+		r = index_err(ix, "partial");
 	sqlite3_finalize(st);
 	return r;
 }

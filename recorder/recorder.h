@@ -304,6 +304,9 @@ int index_put_session(struct rec_index *ix, const struct index_session *s);
 int index_add_line(struct rec_index *ix, const char *session, double t, const char *line,
     size_t len);
 int index_delete_session(struct rec_index *ix, const char *session);
+/* The session's text is indexed only up to offset t (the live index dropped
+ * the rest); index_delete_session, and so a rebuild, clears it. */
+int index_set_partial(struct rec_index *ix, const char *session, double t);
 /* Drop the rows of sessions whose recording file is gone (purged, moved). */
 int index_prune(struct rec_index *ix, unsigned long *npruned);
 struct index_query {
@@ -318,6 +321,9 @@ int index_sessions(struct rec_index *ix, const struct index_query *q,
     index_session_fn *cb, void *arg);
 int index_search(struct rec_index *ix, const struct index_query *q, index_match_fn *cb,
     void *arg);
+/* Sessions under q's user/asset/since/until filters that are indexed in part. */
+int index_partial_count(struct rec_index *ix, const struct index_query *q,
+    unsigned long *n);
 
 /* reindex.c: index rows rebuilt from recordings (`otgate index rebuild`, and
  * recordings the broker found interrupted). Plain text of the output goes
@@ -327,14 +333,26 @@ int reindex_recording(struct rec_index *ix, const struct recfile *f, void *key,
     unsigned long *nlines);
 
 /* indexer.c: a helper thread that owns the index for the broker. Calls only
- * queue (a mutex, no I/O) and never block the loop; the thread commits a batch
- * at least every second. A full queue drops transcript lines (the index can be
- * rebuilt from the recordings) but never session rows. */
+ * queue (an atomic push, no lock, no I/O) and never block the loop; the thread
+ * commits what is queued at least every second, working at most a tenth of
+ * the time. A full queue drops a batch of transcript lines and marks the
+ * session partial from there on (index_set_partial; `otgate index rebuild`
+ * completes it); session rows are never dropped. */
 struct indexer;
+struct indexer_item;
 int indexer_start(const char *path, struct indexer **out);
 int indexer_session(struct indexer *x, const struct index_session *s);
+/* One line queued by itself. */
 int indexer_line(struct indexer *x, const char *session, double t, const char *line,
     size_t len);
+/* Lines gathered in *batch (NULL to start), queued when it holds 16 KiB or
+ * at indexer_batch_send (once a second at least). OTG_ERR_TOOBIG: the queue
+ * was full, the batch is dropped and the session marked partial: send that
+ * session's lines no more. */
+int indexer_batch_line(struct indexer *x, struct indexer_item **batch,
+    const char *session, double t, const char *line, size_t len);
+int indexer_batch_send(struct indexer *x, struct indexer_item **batch);
+void indexer_batch_free(struct indexer_item **batch);
 unsigned long long indexer_dropped(struct indexer *x);
 void indexer_stop(struct indexer *x);	/* commits what is queued, joins */
 

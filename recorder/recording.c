@@ -47,6 +47,8 @@ struct recording {
 	void *checkpoint_arg;
 	struct indexer *index;
 	struct transcript transcript;
+	struct indexer_item *index_batch;	/* lines not yet queued */
+	int index_partial;	/* the index dropped text: feed it no more */
 	int err;
 	char why[256];
 };
@@ -298,7 +300,18 @@ recording_index_line_cb(void *arg, double t, const char *line, size_t len)
 {
 	struct recording *rec = arg;
 
-	indexer_line(rec->index, rec->meta.session, t, line, len);
+	if (!rec->index_partial && indexer_batch_line(rec->index, &rec->index_batch,
+	    rec->meta.session, t, line, len) == OTG_ERR_TOOBIG)
+		rec->index_partial = 1;
+}
+
+/* Queue the lines gathered so far: at least once a second, and at close. */
+static void
+recording_index_send(struct recording *rec)
+{
+	if (rec->index != NULL && rec->index_batch != NULL &&
+	    indexer_batch_send(rec->index, &rec->index_batch) == OTG_ERR_TOOBIG)
+		rec->index_partial = 1;
 }
 
 static void
@@ -477,7 +490,8 @@ recording_data(struct recording *rec, uint64_t t, int dir, const void *data, siz
 	else
 		rec->bytes_in += len;
 	/* an encrypted recording's text must not sit in the clear in the index */
-	if (rec->index != NULL && rec->atrest == NULL && dir == STREAM_OUT &&
+	if (rec->index != NULL && !rec->index_partial && rec->atrest == NULL &&
+	    dir == STREAM_OUT &&
 	    strcmp(rec->meta.kind, "forward") != 0 &&
 	    strcmp(rec->meta.kind, "sftp") != 0)
 		transcript_feed(&rec->transcript, (double)t / 1e6, data, len);
@@ -547,6 +561,7 @@ recording_tick(struct recording *rec, uint64_t t_us)
 {
 	if (rec->err != 0)
 		return rec->err;
+	recording_index_send(rec);
 	return recording_maybe_flush(rec, recording_time(rec, t_us));
 }
 
@@ -605,6 +620,7 @@ recording_close(struct recording *rec, uint64_t t_us, int exit_status)
 out:
 	if (rec->index != NULL) {
 		transcript_flush(&rec->transcript);
+		recording_index_send(rec);
 		recording_index_session(rec, 1, exit_status);
 	}
 	if (rec->err != 0)
@@ -628,6 +644,7 @@ recording_abort(struct recording *rec)
 	buf_free(&rec->pending);
 	buf_free(&rec->seals);
 	buf_free(&rec->cipher);
+	indexer_batch_free(&rec->index_batch);
 	atrest_writer_free(rec->atrest);
 	recording_free_meta(&rec->meta);
 	explicit_bzero(rec, sizeof(*rec));
