@@ -9,7 +9,9 @@
  * audited as asset.legacy. Login uses the vaulted key or password, which
  * the vendor never sees. Then the channel with the vendor's pty, env and shell
  * or exec. Every step returns SSH_AGAIN until done and is retried on the next
- * readiness event.
+ * readiness event. An asset with `reuse = yes` keeps the logged-in connection
+ * for the next sessions (assetpool.c): they only open a channel on it, and
+ * make their own connection once if it refuses.
  *
  * libssh makes the socket blocking again when its connect completes; the
  * O_NONBLOCK flag is restored after every connect step, or one slow asset
@@ -69,6 +71,10 @@ struct upstream {
 	int have_secret;
 	int closed;
 	size_t envi;
+	struct assetlink *link;		/* reuse = yes: ssh and bridge are its */
+	int retried;			/* fell back from a link once */
+	struct sockaddr_storage sa;	/* the address connected to */
+	socklen_t salen;
 };
 
 static void asset_io_cb(void *arg);
@@ -354,6 +360,9 @@ asset_resolved(struct upstream *up, const struct evutil_addrinfo *ai)
 		return;
 	}
 	asset_addr_text(ai->ai_addr, up->addr, sizeof(up->addr));
+	up->salen = ai->ai_addrlen < sizeof(up->sa) ? (socklen_t)ai->ai_addrlen :
+	    (socklen_t)sizeof(up->sa);
+	memcpy(&up->sa, ai->ai_addr, up->salen);
 	up->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (up->fd == -1) {
 		asset_fail(up, "asset.unreachable", "socket: %s", strerror(errno));
@@ -400,29 +409,16 @@ asset_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 		bridge_update(up->s->conn->bridge);
 }
 
-int
-asset_start(struct session *s, const struct policy_asset *a)
+/* Resolve, check egress, connect: a connection of our own. */
+static int
+asset_connect(struct upstream *up)
 {
-	struct server *srv = s->conn->srv;
+	struct server *srv = asset_server(up);
+	const struct policy_asset *a = up->asset;
 	struct evutil_addrinfo hints, *res = NULL;
-	struct upstream *up;
-	char port[8], reason[200];
+	char port[8];
 
-	if (a->hostkeys.n == 0) {
-		snprintf(reason, sizeof(reason), "no pinned host key: run otgate asset "
-		    "trust %s", a->name);
-		session_refuse(s, "policy.deny", reason);
-		return -1;
-	}
-	if ((up = calloc(1, sizeof(*up))) == NULL) {
-		session_refuse(s, NULL, "out of memory");
-		return -1;
-	}
-	up->s = s;
-	up->asset = a;
-	up->fd = -1;
 	up->state = UP_RESOLVE;
-	s->up = up;
 	snprintf(port, sizeof(port), "%u", a->port ? a->port : 22);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -442,6 +438,119 @@ asset_start(struct session *s, const struct policy_asset *a)
 	/* may call back at once (then returns NULL) */
 	up->dns = evdns_getaddrinfo(srv->dns, a->address, port, &hints, asset_dns_cb, up);
 	return 0;
+}
+
+/* reuse = yes: which connection carries the session, audited per session. */
+static void
+asset_audit_connect(struct upstream *up, int reused)
+{
+	server_audit(asset_server(up), "asset.connect", (struct audit_field[]){
+	    AUDIT_STR("conn", up->s->conn->id), AUDIT_STR("session", up->s->id),
+	    AUDIT_STR("user", up->s->conn->user), AUDIT_STR("asset", up->asset->name),
+	    AUDIT_STR("address", up->addr), AUDIT_STR("link", assetpool_id(up->link)),
+	    AUDIT_STR("reused", reused ? "true" : "false") }, 7);
+}
+
+/* A warm connection is there: only a channel to open on it. */
+static int
+asset_reuse(struct upstream *up, struct assetlink *l)
+{
+	struct server *srv = asset_server(up);
+	struct timeval tv = { (time_t)srv->conf->connect_timeout, 0 };
+
+	up->link = l;
+	up->ssh = assetpool_ssh(l);
+	up->bridge = assetpool_bridge(l);
+	snprintf(up->addr, sizeof(up->addr), "%s", assetpool_addr(l));
+	assetpool_attach(l, up);
+	asset_audit_connect(up, 1);
+	up->state = UP_CHANNEL;
+	if ((up->ch = ssh_channel_new(up->ssh)) == NULL ||
+	    (up->timer = evtimer_new(srv->base, asset_deadline_cb, up)) == NULL) {
+		asset_fail(up, "asset.unreachable", "out of memory");
+		return -1;
+	}
+	evtimer_add(up->timer, &tv);
+	asset_step(up->s);
+	return 0;
+}
+
+/* Leave the link (the session ends or moves to a connection of its own). */
+static void
+asset_unlink(struct upstream *up)
+{
+	if (up->ch != NULL) {
+		relay_asset_callbacks_clear(up->s, up->ch);
+		if (ssh_channel_is_open(up->ch))
+			ssh_channel_close(up->ch);
+		ssh_channel_free(up->ch);	/* libssh keeps it until the close */
+		up->ch = NULL;
+	}
+	assetpool_detach(up->link, up);
+	up->link = NULL;
+	up->ssh = NULL;
+	up->bridge = NULL;
+}
+
+/* The link refused the channel or died before it opened: once, make a
+ * connection of our own instead. 0 when that started, -1 when it may not. */
+static int
+asset_relink(struct upstream *up)
+{
+	if (up->link == NULL || up->retried)
+		return -1;
+	if (assetpool_alive(up->link))
+		assetpool_refused(up->link);
+	asset_unlink(up);
+	up->retried = 1;
+	if (up->timer != NULL)
+		event_free(up->timer);
+	up->timer = NULL;
+	asset_connect(up);
+	return 0;
+}
+
+/* The login succeeded: keep the connection for the next sessions. */
+static void
+asset_share(struct upstream *up)
+{
+	struct assetlink *l;
+
+	if (assetpool_adopt(asset_server(up), up->asset, up->ssh, up->bridge, up->addr,
+	    (const struct sockaddr *)&up->sa, up->salen, &l) != 0) {
+		log_warnx("asset %s: cannot keep the connection for reuse",
+		    up->asset->name);
+		return;
+	}
+	up->link = l;
+	assetpool_attach(l, up);
+	asset_audit_connect(up, 0);
+}
+
+int
+asset_start(struct session *s, const struct policy_asset *a)
+{
+	struct assetlink *l;
+	struct upstream *up;
+	char reason[200];
+
+	if (a->hostkeys.n == 0) {
+		snprintf(reason, sizeof(reason), "no pinned host key: run otgate asset "
+		    "trust %s", a->name);
+		session_refuse(s, "policy.deny", reason);
+		return -1;
+	}
+	if ((up = calloc(1, sizeof(*up))) == NULL) {
+		session_refuse(s, NULL, "out of memory");
+		return -1;
+	}
+	up->s = s;
+	up->asset = a;
+	up->fd = -1;
+	s->up = up;
+	if (a->reuse && (l = assetpool_find(s->conn->srv, a)) != NULL)
+		return asset_reuse(up, l);
+	return asset_connect(up);
 }
 
 static int
@@ -525,6 +634,8 @@ asset_advance(struct upstream *up)
 			return 0;
 		if (rc != SSH_OK)
 			return -1;
+		if (up->asset->reuse)
+			asset_share(up);
 		if ((up->ch = ssh_channel_new(up->ssh)) == NULL) {
 			asset_fail(up, "asset.unreachable", "out of memory");
 			return -1;
@@ -533,6 +644,8 @@ asset_advance(struct upstream *up)
 		return 1;
 	case UP_CHANNEL:
 		rc = ssh_channel_open_session(up->ch);
+		if (rc == SSH_ERROR && asset_relink(up) == 0)
+			return 0;
 		if (rc == SSH_OK) {
 			relay_asset_callbacks(s, up->ch);
 			up->state = s->pty ? UP_PTY : UP_ENV;
@@ -562,7 +675,8 @@ asset_advance(struct upstream *up)
 			up->state = UP_READY;
 			event_free(up->timer);
 			up->timer = evtimer_new(asset_server(up)->base, asset_keepalive_cb, up);
-			if (up->timer != NULL && tv.tv_sec > 0)
+			/* a link sends its own keepalives */
+			if (up->timer != NULL && tv.tv_sec > 0 && up->link == NULL)
 				evtimer_add(up->timer, &tv);
 			session_asset_ready(s);
 			return 0;
@@ -591,7 +705,9 @@ asset_step(struct session *s)
 		return;
 	if (up->state != UP_READY &&
 	    (ssh_get_status(up->ssh) & (SSH_CLOSED | SSH_CLOSED_ERROR))) {
-		asset_fail(up, "asset.unreachable", "%s closed the connection", up->addr);
+		if (asset_relink(up) != 0)
+			asset_fail(up, "asset.unreachable", "%s closed the connection",
+			    up->addr);
 		return;
 	}
 	while (s->state == SESSION_CONNECT && asset_advance(up) == 1)
@@ -606,6 +722,12 @@ asset_io_cb(void *arg)
 	if (up->state == UP_DONE || up->s->state == SESSION_CLOSED)
 		return;
 	session_step(up->s);
+}
+
+struct session *
+asset_session(const struct upstream *up)
+{
+	return up->s;
 }
 
 ssh_channel
@@ -641,6 +763,8 @@ asset_close(struct upstream *up)
 	if (up->closed)
 		return;
 	up->closed = 1;
+	if (up->link != NULL)
+		asset_unlink(up);
 	if (up->ssh != NULL) {
 		if (up->ch != NULL && ssh_channel_is_open(up->ch))
 			ssh_channel_close(up->ch);

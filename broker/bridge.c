@@ -100,6 +100,13 @@ bridge_update(struct bridge *b)
 }
 
 void
+bridge_retarget(struct bridge *b, bridge_cb *cb, void *arg)
+{
+	b->cb = cb;
+	b->arg = arg;
+}
+
+void
 bridge_free(struct bridge *b)
 {
 	if (b == NULL)

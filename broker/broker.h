@@ -135,6 +135,8 @@ typedef void bridge_cb(void *arg);
 struct bridge *bridge_new(struct event_base *base, ssh_session session,
     bridge_cb *cb, void *arg);
 void bridge_update(struct bridge *b);	/* after any call into the session */
+/* Another owner's callback from now on (a connection changing hands). */
+void bridge_retarget(struct bridge *b, bridge_cb *cb, void *arg);
 void bridge_free(struct bridge *b);
 
 /* sshmsg.c: the only caller of libssh 0.10's deprecated message getters. */
@@ -352,6 +354,31 @@ ssh_session asset_ssh(const struct upstream *up);
 void asset_update(struct upstream *up);	/* rearm its bridge */
 void asset_close(struct upstream *up);	/* stop talking to the asset */
 void asset_free(struct upstream *up);
+struct session *asset_session(const struct upstream *up);
+
+/* assetpool.c: warm asset connections (`reuse = yes`): links, each one
+ * logged-in connection to an asset that many sessions' channels share.
+ * assetpool_find: a live link made with the asset's current policy section
+ * and vault entry, with room for a channel, inside egress; NULL for none
+ * (links made before a change are retired). assetpool_adopt takes a session's
+ * logged-in ssh and its bridge (the bridge then steps every session on the
+ * link); -1 when out of memory (the caller keeps them). A link with no
+ * session closes after the asset's reuse-idle; a dead or retired one at once. */
+struct assetlink;
+struct assetlink *assetpool_find(struct server *srv, const struct policy_asset *a);
+int assetpool_adopt(struct server *srv, const struct policy_asset *a, ssh_session ssh,
+    struct bridge *b, const char *addr, const struct sockaddr *sa, socklen_t salen,
+    struct assetlink **out);
+void assetpool_attach(struct assetlink *l, struct upstream *up);
+void assetpool_detach(struct assetlink *l, struct upstream *up);
+/* The asset refused a channel: no more on l until one of its sessions ends. */
+void assetpool_refused(struct assetlink *l);
+int assetpool_alive(const struct assetlink *l);
+ssh_session assetpool_ssh(const struct assetlink *l);
+struct bridge *assetpool_bridge(const struct assetlink *l);
+const char *assetpool_id(const struct assetlink *l);
+const char *assetpool_addr(const struct assetlink *l);
+void assetpool_stop(struct server *srv);	/* close every link */
 
 /* relay.c: the channel pair, both ways, within the receivers' windows. */
 struct relay *relay_new(void);
@@ -360,6 +387,8 @@ void relay_free(struct relay *r);
 const char *relay_pump(struct session *s);
 /* The asset channel's exit-status/exit-signal callbacks land here. */
 void relay_asset_callbacks(struct session *s, ssh_channel ach);
+/* Before a channel that outlives s (on a shared link) is let go. */
+void relay_asset_callbacks_clear(struct session *s, ssh_channel ach);
 /* The vendor channel's signal callback. */
 void relay_vendor_callbacks(struct session *s, ssh_channel vch);
 /* Throw away extended data a vendor sent: a session's stderr only flows from

@@ -158,6 +158,12 @@ relay_asset_callbacks(struct session *s, ssh_channel ach)
 	ssh_set_channel_callbacks(ach, cb);
 }
 
+void
+relay_asset_callbacks_clear(struct session *s, ssh_channel ach)
+{
+	ssh_remove_channel_callbacks(ach, &s->relay->asset_cb);
+}
+
 /* Write what is pending for one stream, as far as the window allows. */
 static int
 relay_flush(struct session *s, enum relay_stream st)

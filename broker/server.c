@@ -393,6 +393,7 @@ server_stop(struct server *srv)
 	for (i = 0; i < 4; i++)
 		event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	onrequest_stop(srv);
+	assetpool_stop(srv);	/* after the sessions left their links */
 	record_stop(srv);	/* after the sessions closed their recordings */
 	approval_stop(srv);
 	listener_close(srv->listener);
