@@ -19,6 +19,7 @@
 #include <libssh/server.h>
 
 #include "broker/broker.h"
+#include "recorder/recorder.h"
 
 static void
 session_free_cb(evutil_socket_t fd, short what, void *arg)
@@ -119,9 +120,17 @@ session_describe(struct session *s, struct buf *out, int json)
 	escape_json(out, s->asset, strlen(s->asset));
 	buf_printf(out, "\",\"src\":\"%s\",\"kind\":\"%s\",\"start\":%s%s%s,"
 	    "\"end\":null,\"exit\":null,\"bytes_in\":%llu,\"bytes_out\":%llu,"
-	    "\"recording\":null}\n", s->conn->src, session_kind(s),
+	    "\"recording\":", s->conn->src, session_kind(s),
 	    s->started ? "\"" : "", s->started ? start : "null", s->started ? "\"" : "",
 	    (unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out);
+	/* the file as it is while the session runs; null before or once it failed */
+	if (s->rec != NULL) {
+		buf_putc(out, '"');
+		escape_json(out, recording_file(s->rec), strlen(recording_file(s->rec)));
+		buf_puts(out, "\"}\n");
+	} else {
+		buf_puts(out, "null}\n");
+	}
 }
 
 /* Text for the vendor's terminal: CRLF line ends when a pty is attached. */
@@ -272,7 +281,9 @@ session_asset_ready(struct session *s)
 	    AUDIT_STR("kind", session_kind(s)), AUDIT_NUM("pty", s->pty),
 	    AUDIT_STR("command", s->command),
 	    AUDIT_STR("policy", policy_hash(s->policy->policy)),
-	    AUDIT_STR("role", s->role), AUDIT_STR("reason", s->reason) }, 12);
+	    AUDIT_STR("role", s->role), AUDIT_STR("reason", s->reason),
+	    AUDIT_STR("recording", s->rec != NULL ? recording_path(s->rec) : NULL) },
+	    13);
 	log_info("session %.8s: %s on %s (%s) started", s->id, s->conn->user, s->asset,
 	    session_kind(s));
 }

@@ -419,6 +419,9 @@ struct recording_params {
 int recording_open(const struct recording_params *p, struct recording **out);
 const char *recording_id(const struct recording *rec);
 const char *recording_path(const struct recording *rec);	/* final name */
+/* The file being written: ID.cast.part (.stream.part, ...) until the close
+ * renames it to recording_path. */
+const char *recording_file(const struct recording *rec);
 /* Microseconds since the recording began (CLOCK_MONOTONIC). */
 uint64_t recording_clock(const struct recording *rec);
 int recording_output(struct recording *rec, uint64_t t_us, const void *data, size_t len);

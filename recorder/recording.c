@@ -457,6 +457,12 @@ recording_path(const struct recording *rec)
 }
 
 const char *
+recording_file(const struct recording *rec)
+{
+	return rec->part;
+}
+
+const char *
 recording_why(const struct recording *rec)
 {
 	return rec->why;

@@ -28,7 +28,7 @@ live=$!
 json=""
 for _ in $(seq 1 100); do
 	json=$(O sessions --active --json)
-	grep -q '"asset":"plc1"' <<<"$json" && break
+	grep -q '"recording":"' <<<"$json" && break
 	sleep 0.1
 done
 echo "$json"
@@ -43,6 +43,14 @@ assert len(lines) == 1, lines
 o = json.loads(lines[0])
 assert o["user"] == "alice" and o["asset"] == "plc1" and o["kind"] == "exec", o
 assert len(o["id"]) == 32, o' <<<"$json"
+# the recording field names the file being written; the audit's session.start
+# names the file it becomes when the session ends
+live_id=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["id"])' <<<"$json")
+live_rec=$(python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["recording"])' <<<"$json")
+echo "recording: $live_rec"
+check "sessions --json: recording is STATE/recordings/Y/M/D/ID.stream.part" \
+	grep -Eqx "$WORK/state/recordings/[0-9]{4}/[0-9]{2}/[0-9]{2}/$live_id\.stream\.part" <<<"$live_rec"
+check "sessions --json: the recording it names exists while the session runs" [ -f "$live_rec" ]
 text=$(O sessions --active)
 check "sessions --active (text) lists it" grep -q "alice plc1 exec" <<<"$text"
 check "status counts it" grep -qx "sessions 1" <<<"$(O status)"
@@ -52,6 +60,12 @@ check "sessions without --active lists the recorded ones (exit 0)" [ $rc -eq 0 ]
 O sessions --active --user alice >/dev/null 2>&1; rc=$?
 check "an option --active does not take is a usage error" [ $rc -eq 2 ]
 wait $live
+start_rec=$(grep '"event":"session.start"' "$WORK/audit.log" | grep "\"session\":\"$live_id\"" |
+	python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["recording"])')
+echo "session.start recording: $start_rec"
+check "session.start names the recording (the live name without .part)" \
+	[ "$start_rec.part" = "$live_rec" ]
+check "the recording session.start names exists once the session ended" [ -f "$start_rec" ]
 
 # --- reload: a good policy
 echo "# edited for reload" >>"$WORK/policy.conf"
