@@ -82,7 +82,7 @@ authpool_encode_req(const struct authpool_req *req, uint8_t *out, size_t outsz,
 {
 	size_t off = 4;
 
-	if (outsz < 4 || req->op < AUTHPOOL_PASSWORD || req->op > AUTHPOOL_UNLOCK)
+	if (outsz < 4 || req->op < AUTHPOOL_PASSWORD || req->op > AUTHPOOL_FAIL)
 		return OTG_ERR_INVAL;
 	out[0] = AUTHPOOL_VERSION;
 	out[1] = (uint8_t)req->op;
@@ -114,7 +114,7 @@ authpool_decode_req(uint8_t *msg, size_t len, struct authpool_req *req)
 	size_t off = 4;
 
 	if (len < 4 || len > AUTHPOOL_MSG_MAX || msg[0] != AUTHPOOL_VERSION ||
-	    msg[1] < AUTHPOOL_PASSWORD || msg[1] > AUTHPOOL_UNLOCK || msg[2] || msg[3])
+	    msg[1] < AUTHPOOL_PASSWORD || msg[1] > AUTHPOOL_FAIL || msg[2] || msg[3])
 		return OTG_ERR_PROTO;
 	req->op = msg[1];
 	if ((req->user = authpool_get_str(msg, len, &off, USERNAME_MAX - 1)) == NULL ||

@@ -65,8 +65,24 @@ authwork_totp(const char *dir, const struct authpool_req *req,
 	rep->status = r;
 }
 
-/* An admin's lock or unlock written to DIR/+users, the table pam_otgate
- * reads, under DIR/+lock as pam_otgate takes it. */
+/* The broker's max-auth-failures and lockout for AUTHPOOL_FAIL ("N SECONDS"),
+ * else pam_otgate's defaults. */
+static int
+authwork_table(const struct authpool_req *req, struct lockout *t)
+{
+	unsigned long long maxf = LOCKOUT_DEFAULT_MAX_FAILURES, period = LOCKOUT_DEFAULT_PERIOD;
+	char extra;
+
+	if (req->op == AUTHPOOL_FAIL &&
+	    sscanf(req->secret, "%llu %llu%c", &maxf, &period, &extra) != 2)
+		return OTG_ERR_INVAL;
+	if (maxf > LOCKOUT_SLOTS)
+		return OTG_ERR_INVAL;
+	return lockout_init(t, (unsigned)maxf, period, AUTHPOOL_USERS_MAX);
+}
+
+/* A failure counted, or an admin's lock or unlock, written to DIR/+users,
+ * the table pam_otgate reads, under DIR/+lock as pam_otgate takes it. */
 static void
 authwork_users(const char *dir, const struct authpool_req *req,
     struct authpool_reply *rep)
@@ -78,9 +94,10 @@ authwork_users(const char *dir, const struct authpool_req *req,
 	size_t len = 0;
 	int fd = -1, r;
 
-	lockout_init(&t, LOCKOUT_DEFAULT_MAX_FAILURES, LOCKOUT_DEFAULT_PERIOD,
-	    AUTHPOOL_USERS_MAX);
+	memset(&t, 0, sizeof(t));
 	buf_init(&b, STATEFILE_MAX);
+	if ((r = authwork_table(req, &t)) != 0)
+		goto out;
 	if ((size_t)snprintf(path, sizeof(path), "%s/+lock", dir) >= sizeof(path)) {
 		r = OTG_ERR_TOOBIG;
 		goto out;
@@ -101,6 +118,8 @@ authwork_users(const char *dir, const struct authpool_req *req,
 		goto out;
 	if (req->op == AUTHPOOL_LOCK)
 		r = lockout_lock(&t, req->user);
+	else if (req->op == AUTHPOOL_FAIL)
+		r = lockout_fail(&t, req->user, time(NULL)) < 0 ? OTG_ERR_TOOBIG : 0;
 	else
 		lockout_clear(&t, req->user);
 	if (r == 0 && (r = lockout_format(&t, time(NULL), &b)) == 0)
@@ -137,6 +156,7 @@ authwork_run(const char *state, const struct authpool_req *req,
 		break;
 	case AUTHPOOL_LOCK:
 	case AUTHPOOL_UNLOCK:
+	case AUTHPOOL_FAIL:
 		snprintf(path, sizeof(path), "%s/totp", state);
 		authwork_users(path, req, rep);
 		break;

@@ -544,7 +544,8 @@ enum authpool_op {
 	AUTHPOOL_CONFIRM,	/* secret is a code for the pending secret */
 	AUTHPOOL_RESET,		/* remove user's active and pending secret */
 	AUTHPOOL_LOCK,		/* an admin lock in STATE/totp/+users (pam_otgate) */
-	AUTHPOOL_UNLOCK		/* clear user's entry there */
+	AUTHPOOL_UNLOCK,	/* clear user's entry there */
+	AUTHPOOL_FAIL		/* count a failure there; secret "MAX_FAILURES PERIOD" */
 };
 #define AUTHPOOL_USERS_MAX 1024	/* entries of +users, as pam_otgate keeps them */
 struct authpool_req {

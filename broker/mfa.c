@@ -190,16 +190,48 @@ mfa_delay_cb(evutil_socket_t fd, short what, void *arg)
 		mfa_reply_failure(l);
 }
 
+static void
+mfa_store_cb(const struct authpool_reply *r, void *arg)
+{
+	const char *verb = arg;
+	char why[512];
+
+	if (r->status != 0)
+		log_warnx("user %s: the store was not updated: %s", verb,
+		    escape_str(why, sizeof(why), r->text[0] ? r->text : otg_strerror(r->status)));
+}
+
+/* A user's failure (AUTHPOOL_FAIL) or success (AUTHPOOL_UNLOCK) also goes to
+ * STATE/totp/+users, so that a restart of the broker does not reset a count. */
+static void
+mfa_keep(struct server *srv, enum authpool_op op, const char *user)
+{
+	const struct lockout *t = &srv->mfa->users;
+	char limits[64];
+	struct authpool_req req = { op, user, limits, "" };
+
+	snprintf(limits, sizeof(limits), "%u %llu", t->max_failures,
+	    (unsigned long long)t->period);
+	if (authpool_submit(srv->mfa->pool, &req, mfa_store_cb, op == AUTHPOOL_FAIL ?
+	    (void *)"failure count" : (void *)"login") != 0)
+		log_warnx("user %s: auth helpers busy, the failure count was not saved", user);
+}
+
 /* Count a failure of user from c's source; audit a lockout it causes. */
 static void
 mfa_count(struct conn *c, const char *user)
 {
 	struct mfa *mfa = c->srv->mfa;
 	time_t now = time(NULL);
+	int locked = 0;
 
 	/* only names that could log in are counted, so made-up ones cannot
 	 * crowd real users out of the table */
-	if (mfa_in_policy(c->srv, user) && lockout_fail(&mfa->users, user, now) == 1) {
+	if (mfa_in_policy(c->srv, user)) {
+		locked = lockout_fail(&mfa->users, user, now) == 1;
+		mfa_keep(c->srv, AUTHPOOL_FAIL, user);
+	}
+	if (locked) {
 		grace_forget(&mfa->grace, user);
 		server_audit(c->srv, "auth.lockout", (struct audit_field[]){
 		    AUDIT_STR("conn", c->id), AUDIT_STR("user", user),
@@ -302,6 +334,8 @@ mfa_granted(struct mfa_login *l, const char *how)
 	char method[64];
 	enum auth_result r;
 
+	if (lockout_known(&mfa->users, l->user))
+		mfa_keep(c->srv, AUTHPOOL_UNLOCK, l->user);
 	lockout_clear(&mfa->users, l->user);
 	if (l->key[0] != '\0')
 		grace_remember(&mfa->grace, l->user, l->key, c->src, time(NULL));
@@ -606,17 +640,6 @@ mfa_kbdint(struct conn *c, ssh_message m)
 	return AUTH_HELD;
 }
 
-static void
-mfa_store_cb(const struct authpool_reply *r, void *arg)
-{
-	const char *verb = arg;
-	char why[512];
-
-	if (r->status != 0)
-		log_warnx("user %s: the store was not updated: %s", verb,
-		    escape_str(why, sizeof(why), r->text[0] ? r->text : otg_strerror(r->status)));
-}
-
 int
 mfa_user_command(struct server *srv, const char *verb, const char *user,
     struct buf *out)
@@ -665,15 +688,16 @@ mfa_user_command(struct server *srv, const char *verb, const char *user,
 	return 0;
 }
 
-/* Admin locks outlive a restart: they are kept in STATE/totp/+users (read
- * once here, before the loop runs; the helpers write it). */
+/* Failure counts and locks outlive a restart: they are kept in
+ * STATE/totp/+users (read once here, before the loop runs; the helpers write
+ * it), and counted again under this broker's max-auth-failures and lockout. */
 static void
-mfa_load_locks(struct mfa *mfa, const char *state)
+mfa_load_lockout(struct mfa *mfa, const char *state)
 {
 	char path[4096], why[512], esc[1024];
 	struct lockout t;
 	char *text;
-	size_t len, i;
+	size_t len;
 	int r;
 
 	snprintf(path, sizeof(path), "%s/totp/+users", state);
@@ -682,14 +706,13 @@ mfa_load_locks(struct mfa *mfa, const char *state)
 			log_warnx("%s", escape_str(esc, sizeof(esc), why));
 		return;
 	}
-	lockout_init(&t, LOCKOUT_DEFAULT_MAX_FAILURES, LOCKOUT_DEFAULT_PERIOD,
-	    AUTHPOOL_USERS_MAX);
+	lockout_init(&t, mfa->users.max_failures, mfa->users.period, AUTHPOOL_USERS_MAX);
 	if (lockout_parse(&t, text, len) != 0)
-		log_warnx("%s: corrupt; no admin lock restored", escape_str(esc,
-		    sizeof(esc), path));
-	for (i = 0; i < t.n; i++)
-		if (t.v[i].locked_until == LOCKOUT_FOREVER)
-			lockout_lock(&mfa->users, t.v[i].key);
+		log_warnx("%s: corrupt; no failure count or lock restored",
+		    escape_str(esc, sizeof(esc), path));
+	else if (lockout_merge(&mfa->users, &t, time(NULL)) != 0)
+		log_warnx("%s: the login table is full; not every count was restored",
+		    escape_str(esc, sizeof(esc), path));
 	lockout_free(&t);
 	free(text);
 }
@@ -715,7 +738,7 @@ mfa_start(struct server *srv)
 		log_warnx("cannot set up the login tables");
 		return -1;
 	}
-	mfa_load_locks(mfa, conf->state);
+	mfa_load_lockout(mfa, conf->state);
 	if (authpool_open(srv->base, conf->state, conf->user, &mfa->pool) != 0) {
 		log_warnx("cannot start the auth helpers");
 		return -1;

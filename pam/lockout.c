@@ -201,6 +201,54 @@ lockout_lock(struct lockout *l, const char *key)
 }
 
 int
+lockout_known(const struct lockout *l, const char *key)
+{
+	return lockout_find(l, key) != NULL;
+}
+
+/* One stored entry into l: its failures again, then the longer of the locks. */
+static int
+lockout_merge_one(struct lockout *l, const struct lockout_entry *s, uint64_t now)
+{
+	struct lockout_entry *e;
+	uint64_t until;
+	unsigned i;
+	int r;
+
+	if (s->locked_until == LOCKOUT_FOREVER)
+		return lockout_lock(l, s->key);
+	for (i = 0; i < s->nfail; i++) {
+		/* failures from the future are a broken clock or a forgery */
+		if (s->fail[i] <= now && (r = lockout_fail(l, s->key, (time_t)s->fail[i])) < 0)
+			return r;
+	}
+	until = s->locked_until;
+	if (until <= now)
+		return 0;
+	if ((e = lockout_get(l, s->key, now)) == NULL)
+		return OTG_ERR_TOOBIG;
+	if (until > now + l->period)
+		until = now + l->period;
+	if (until > e->locked_until)
+		e->locked_until = until;
+	return 0;
+}
+
+int
+lockout_merge(struct lockout *l, const struct lockout *stored, time_t now)
+{
+	uint64_t t = now < 0 ? 0 : (uint64_t)now;
+	size_t i;
+	int r, first = 0;
+
+	for (i = 0; i < stored->n; i++) {
+		if ((r = lockout_merge_one(l, &stored->v[i], t)) < 0 && first == 0)
+			first = r;
+	}
+	return first;
+}
+
+int
 lockout_format(const struct lockout *l, time_t now, struct buf *out)
 {
 	const struct lockout_entry *e;

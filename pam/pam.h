@@ -123,8 +123,9 @@ int totpstore_invite_redeem(const char *dir, const char *user, time_t now,
  * unlocked. Count only users who could log in (in the policy, or enrolled),
  * so that made-up names cannot fill a table and crowd out real ones; a
  * failure that cannot be counted (OTG_ERR_TOOBIG) must refuse the login.
- * The broker keeps two tables in memory (users, sources);
- * pam_otgate keeps them in STATE/totp/+users and +sources (lockout_format). */
+ * The broker keeps two tables in memory (users, sources) and the users' also
+ * in STATE/totp/+users (lockout_merge at start); pam_otgate keeps them in
+ * STATE/totp/+users and +sources (lockout_format). */
 #define LOCKOUT_DEFAULT_MAX_FAILURES 5
 #define LOCKOUT_DEFAULT_PERIOD (15 * 60)
 #define LOCKOUT_SLOTS 32		/* most failures remembered per key */
@@ -160,6 +161,13 @@ uint64_t lockout_delay(const struct lockout *l, const char *key, time_t now);
 void lockout_clear(struct lockout *l, const char *key);
 /* An admin's lock: until lockout_clear. */
 int lockout_lock(struct lockout *l, const char *key);
+/* 1 when key has a record (failures or a lock) in l. */
+int lockout_known(const struct lockout *l, const char *key);
+/* Take a table read back from disk into l after a restart: each key's
+ * failures are counted again under l's rules, its lock lasts at least as long
+ * as the stored one (but no longer than l's period from now) and admin locks
+ * stay. A restart thus neither resets nor extends a count. */
+int lockout_merge(struct lockout *l, const struct lockout *stored, time_t now);
 /* Persistent form, one line per key that still matters at now:
  * "KEY LOCKED_UNTIL T1 T2 ...\n". parse replaces l's entries; keys must be
  * 1..LOCKOUT_KEY_MAX-1 printable non-space bytes. */

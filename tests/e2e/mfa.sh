@@ -149,9 +149,25 @@ out=$($DRIVE -t 20 'Verification code: ' 000000 -- bash -c "$(declare -f mssh); 
 check "a lock ends the grace and refuses gina (rc $rc)" [ $rc -ne 0 ]
 check "the admin lock is kept in STATE/totp/+users for pam_otgate" \
 	waitfor 'grep -q "^gina 18446744073709551615" "$WORK/state/totp/+users"'
-# restart the broker: the admin lock outlives it
+# three of lucy's five failures before the restart, kept in +users
+for i in 1 2 3; do
+	keycode 127.0.0.21 lucy 111111 >/dev/null
+done
+check "lucy's three failures are kept in STATE/totp/+users" \
+	waitfor 'grep -Eq "^lucy 0( [0-9]+){3}$" "$WORK/state/totp/+users"'
+# restart the broker: the admin lock and the failure count outlive it
 kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
 broker_start
+for i in 1 2; do
+	keycode 127.0.0.22 lucy 111111 >/dev/null
+done
+check "after a restart two more failures lock lucy (a second auth.lockout)" \
+	[ "$(grep '"event":"auth.lockout"' "$WORK/audit.log" | grep -c '"user":"lucy"')" -eq 2 ]
+out=$(keycode 127.0.0.23 lucy "$(code "$S_lucy")"); rc=$?
+check "locked across the restart, lucy fails even with a valid code (rc $rc)" \
+	eval '[ $rc -ne 0 ] && [ "$(grep "\"event\":\"auth.failure\"" "$WORK/audit.log" |
+	grep "\"user\":\"lucy\"" | grep -c "user locked")" -eq 2 ]'
+og user unlock lucy >/dev/null
 out=$($DRIVE -t 20 'Verification code: ' "$(code "$S_gina")" -- bash -c "$(declare -f mssh); \
 	WORK=$WORK BROKER_PORT=$BROKER_PORT mssh 127.0.0.20 $WORK/alice_key gina+plc echo in-gina"); rc=$?
 check "after a restart gina is still locked, even with a valid code (rc $rc)" [ $rc -ne 0 ]

@@ -30,6 +30,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    buf_len(&one) != buf_len(&two) ||
 		    memcmp(buf_ptr(&one), buf_ptr(&two), buf_len(&one)) != 0))
 			abort();
+		/* a broker restarting on this table */
+		lockout_free(&again);
+		lockout_init(&again, 3, 60, 64);
+		(void)lockout_merge(&again, &l, 1700000000);
 		if (l.n > 0) {
 			(void)lockout_fail(&l, l.v[0].key, 1700000000);
 			(void)lockout_locked(&l, l.v[0].key, 1700000000);

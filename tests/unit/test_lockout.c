@@ -197,6 +197,42 @@ test_persistent_form(void **state)
 	buf_free(&b);
 }
 
+/* A restart: the table read back from disk counts on where it stopped, keeps
+ * admin locks and running locks (never longer than a period), and ignores
+ * failures from the future. */
+static void
+test_merge_after_restart(void **state)
+{
+	static const char text[] =
+	    "alice 0 1700000000 1700000060 1700000120\n"
+	    "bob 18446744073709551615\n"
+	    "carol 1700009999 1700000100\n"
+	    "dave 0 1700000100 1800000000\n";
+	struct lockout stored, l;
+
+	(void)state;
+	assert_int_equal(lockout_init(&stored, 5, 900, 100), 0);
+	assert_int_equal(lockout_parse(&stored, text, sizeof(text) - 1), 0);
+	assert_int_equal(lockout_init(&l, 5, 900, 100), 0);
+	assert_int_equal(lockout_merge(&l, &stored, T0 + 200), 0);
+	/* alice had three: two more lock her */
+	assert_int_equal(lockout_fail(&l, "alice", T0 + 210), 0);
+	assert_int_equal(lockout_locked(&l, "alice", T0 + 210), 0);
+	assert_int_equal(lockout_fail(&l, "alice", T0 + 220), 1);
+	assert_int_equal(lockout_locked(&l, "bob", T0 + 200), LOCKOUT_FOREVER);
+	/* carol's stored lock runs on, cut to one period from now */
+	assert_int_equal(lockout_locked(&l, "carol", T0 + 200), 900);
+	/* dave's failure "from 2027" is not counted: four more do not lock */
+	assert_int_equal(lockout_fail(&l, "dave", T0 + 300), 0);
+	assert_int_equal(lockout_fail(&l, "dave", T0 + 301), 0);
+	assert_int_equal(lockout_fail(&l, "dave", T0 + 302), 0);
+	assert_int_equal(lockout_locked(&l, "dave", T0 + 302), 0);
+	assert_int_equal(lockout_known(&l, "dave"), 1);
+	assert_int_equal(lockout_known(&l, "erin"), 0);
+	lockout_free(&l);
+	lockout_free(&stored);
+}
+
 int
 main(void)
 {
@@ -207,6 +243,7 @@ main(void)
 		cmocka_unit_test(test_source_delay),
 		cmocka_unit_test(test_table_bound),
 		cmocka_unit_test(test_persistent_form),
+		cmocka_unit_test(test_merge_after_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
