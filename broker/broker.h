@@ -514,12 +514,16 @@ void transfer_free(struct transfer *t);
  * forward_open takes the vendor's open request: refused ("administratively
  * prohibited", audit forward.denied) unless forward_target, the policy
  * (allow = forward), a numeric address inside egress that is not the broker's
- * own listen address all pass; then a session of kind forward whose socket
- * the broker connects itself (forward.open / forward.close with bytes). */
+ * own listen address all pass; then a session of kind forward (vch NULL)
+ * holds the open through the session's admission (approval, max-sessions)
+ * and the broker's own connect to the device: the open succeeds once the
+ * device answered, or fails (audited) with "administratively prohibited",
+ * the only refusal libssh 0.10's server API can send. Returns 1 when it kept
+ * m, 0 when it answered it (the caller frees m then). */
 struct forward;
 int forward_target(const struct policy *p, const char *conn_asset, const char *host,
     unsigned port, const struct policy_asset **out, char *why, size_t whysz);
-void forward_open(struct conn *c, ssh_message m);	/* takes the reply of m */
+int forward_open(struct conn *c, ssh_message m);
 const char *forward_pump(struct session *s);	/* as relay_pump */
 void forward_end(struct session *s);	/* at close: audit, close the socket */
 void forward_free(struct forward *f);

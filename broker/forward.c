@@ -8,6 +8,15 @@
  * none. Anything else is refused before the channel opens ("administratively
  * prohibited") with the reason in the audit log (forward.denied).
  *
+ * What passes becomes a session of kind forward that holds the vendor's open
+ * (vch NULL) through the admission every session goes through (approval.c:
+ * refused with the request number until approved; limits.c: max-sessions)
+ * and the broker's connect to the device. The open succeeds only once the
+ * device accepted; if it does not, the open fails, audited asset.unreachable
+ * with the reason. OpenSSH answers that case SSH_OPEN_CONNECT_FAILED, but
+ * libssh 0.10's server API (ssh_message_reply_default) can only send
+ * SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, so every refusal reads so.
+ *
  * An accepted forward is a session of kind forward: recorded as ID.stream
  * (vendor bytes as input, device bytes as output), session.start/.end plus
  * forward.open/forward.close with the bytes each way. Each direction reads
@@ -138,6 +147,18 @@ forward_io_cb(evutil_socket_t fd, short what, void *arg)
 		session_step(f->s);
 }
 
+/* The device did not answer: the vendor's open fails, audited. */
+static void
+forward_unreachable(struct session *s, const char *why)
+{
+	server_audit(s->conn->srv, "asset.unreachable", (struct audit_field[]){
+	    AUDIT_STR("conn", s->conn->id), AUDIT_STR("session", s->id),
+	    AUDIT_STR("user", s->conn->user), AUDIT_STR("asset", s->asset),
+	    AUDIT_STR("kind", "forward"), AUDIT_STR("reason", why) }, 6);
+	session_close(s, why);
+}
+
+/* The device answered: the vendor's open succeeds now, and the relay starts. */
 static void
 forward_connected_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -145,7 +166,6 @@ forward_connected_cb(evutil_socket_t fd, short what, void *arg)
 	struct session *s = f->s;
 	struct server *srv = s->conn->srv;
 	char text[300];
-	const char *why = text;
 	int err = 0;
 	socklen_t len = sizeof(err);
 
@@ -156,21 +176,21 @@ forward_connected_cb(evutil_socket_t fd, short what, void *arg)
 	if (err != 0) {
 		snprintf(text, sizeof(text), "connect to %s port %u: %s", f->addr, f->port,
 		    strerror(err));
-		server_audit(srv, "asset.unreachable", (struct audit_field[]){
-		    AUDIT_STR("conn", s->conn->id), AUDIT_STR("session", s->id),
-		    AUDIT_STR("user", s->conn->user), AUDIT_STR("asset", s->asset),
-		    AUDIT_STR("kind", "forward"), AUDIT_STR("reason", why) }, 6);
-		session_close(s, why);
+		forward_unreachable(s, text);
 		bridge_update(s->conn->bridge);
 		return;
 	}
 	f->rd = event_new(srv->base, f->fd, EV_READ | EV_PERSIST, forward_io_cb, f);
 	f->wr = event_new(srv->base, f->fd, EV_WRITE, forward_io_cb, f);
-	if (f->rd == NULL || f->wr == NULL) {
-		session_close(s, "out of memory");
+	if (f->rd == NULL || f->wr == NULL ||
+	    (s->vch = ssh_message_channel_request_open_reply_accept(s->held)) == NULL) {
+		session_close(s, f->rd == NULL || f->wr == NULL ? "out of memory" :
+		    "channel accept failed");
 		bridge_update(s->conn->bridge);
 		return;
 	}
+	ssh_message_free(s->held);
+	s->held = NULL;
 	session_asset_ready(s);
 	if (s->state == SESSION_RUNNING) {
 		server_audit(srv, "forward.open", (struct audit_field[]){
@@ -217,7 +237,63 @@ forward_address(struct server *srv, const struct policy_asset *a, unsigned port,
 	return 0;
 }
 
-void
+/* The vendor's open, checked: a session of kind forward that holds it. */
+static struct session *
+forward_session(struct conn *c, ssh_message m, struct policyref *ref,
+    const struct policy_asset *a, const struct policy_decision *d, const char *host,
+    unsigned port)
+{
+	struct session *s;
+	struct forward *f;
+
+	if ((s = session_open(c, NULL)) == NULL)
+		return NULL;
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		session_close(s, "out of memory");
+		return NULL;
+	}
+	s->held = m;
+	s->forward = f;
+	f->s = s;
+	f->fd = -1;
+	f->port = port;
+	buf_init(&f->to_device, FORWARD_PENDING_MAX);
+	buf_init(&f->to_vendor, FORWARD_PENDING_MAX);
+	escape_str(f->host, sizeof(f->host), host);
+	snprintf(f->addr, sizeof(f->addr), "%s", a->address);
+	s->kind = POLICY_FORWARD;
+	s->policy = ref;
+	s->role = d->role;
+	snprintf(s->asset, sizeof(s->asset), "%s", a->name);
+	if (asprintf(&s->command, "forward %s port %u", a->address, port) == -1)
+		s->command = NULL;
+	return s;
+}
+
+/* Connect to the checked address; the vendor's open waits for the answer. */
+static void
+forward_connect(struct session *s, const struct sockaddr_storage *ss, socklen_t sslen)
+{
+	struct forward *f = s->forward;
+	struct server *srv = s->conn->srv;
+	struct timeval tv = { (time_t)srv->conf->connect_timeout, 0 };
+	char why[300];
+
+	s->state = SESSION_CONNECT;
+	f->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd == -1 || (connect(f->fd, (const struct sockaddr *)ss, sslen) == -1 &&
+	    errno != EINPROGRESS)) {
+		snprintf(why, sizeof(why), "connect to %s port %u: %s", f->addr, f->port,
+		    strerror(errno));
+		forward_unreachable(s, why);
+		return;
+	}
+	f->conn = event_new(srv->base, f->fd, EV_WRITE, forward_connected_cb, f);
+	if (f->conn == NULL || event_add(f->conn, tv.tv_sec > 0 ? &tv : NULL) == -1)
+		session_close(s, "out of memory");
+}
+
+int
 forward_open(struct conn *c, ssh_message m)
 {
 	struct server *srv = c->srv;
@@ -227,11 +303,8 @@ forward_open(struct conn *c, ssh_message m)
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
 	struct session *s;
-	struct forward *f;
-	struct timeval tv = { (time_t)srv->conf->connect_timeout, 0 };
 	const char *host = ssh_message_channel_request_open_destination(m);
 	unsigned port = (unsigned)ssh_message_channel_request_open_destination_port(m);
-	ssh_channel ch;
 	char why[300];
 
 	memset(&d, 0, sizeof(d));
@@ -240,10 +313,10 @@ forward_open(struct conn *c, ssh_message m)
 		goto refuse;
 	}
 	if (policy_decide(ref->policy, c->user, a->name, POLICY_FORWARD, time(NULL),
-	    &d) != 0 || d.verdict != POLICY_ALLOW) {
-		snprintf(why, sizeof(why), "%s", d.verdict == POLICY_NEEDS_APPROVAL ?
-		    "needs approval, which a forward cannot wait for" :
-		    d.reason[0] != '\0' ? d.reason : "no decision possible");
+	    &d) != 0 || (d.verdict != POLICY_ALLOW &&
+	    d.verdict != POLICY_NEEDS_APPROVAL)) {
+		snprintf(why, sizeof(why), "%s", d.reason[0] != '\0' ? d.reason :
+		    "no decision possible");
 		forward_deny(c, a->name, host, port, why);
 		goto refuse;
 	}
@@ -255,50 +328,21 @@ forward_open(struct conn *c, ssh_message m)
 		forward_deny(c, a->name, host, port, "too many channels on this connection");
 		goto refuse;
 	}
-	if ((ch = ssh_message_channel_request_open_reply_accept(m)) == NULL) {
-		server_policy_release(ref);
-		vendor_close(c, "channel accept failed");
-		return;
-	}
-	if ((s = session_open(c, ch)) == NULL || (f = calloc(1, sizeof(*f))) == NULL) {
-		if (s != NULL)
-			session_close(s, "out of memory");
-		else
-			ssh_channel_free(ch);
-		server_policy_release(ref);
-		return;
-	}
-	s->forward = f;
-	f->s = s;
-	f->fd = -1;
-	f->port = port;
-	buf_init(&f->to_device, FORWARD_PENDING_MAX);
-	buf_init(&f->to_vendor, FORWARD_PENDING_MAX);
-	escape_str(f->host, sizeof(f->host), host);
-	snprintf(f->addr, sizeof(f->addr), "%s", a->address);
-	s->kind = POLICY_FORWARD;
-	s->policy = ref;
-	s->role = d.role;
-	snprintf(s->asset, sizeof(s->asset), "%s", a->name);
-	if (asprintf(&s->command, "forward %s port %u", a->address, port) == -1)
-		s->command = NULL;
-	s->state = SESSION_CONNECT;
-	f->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (f->fd == -1 || (connect(f->fd, (struct sockaddr *)&ss, sslen) == -1 &&
-	    errno != EINPROGRESS)) {
-		snprintf(why, sizeof(why), "connect to %s port %u: %s", f->addr, port,
-		    strerror(errno));
-		session_close(s, why);
-		return;
-	}
-	f->conn = event_new(srv->base, f->fd, EV_WRITE, forward_connected_cb, f);
-	if (f->conn == NULL || event_add(f->conn, tv.tv_sec > 0 ? &tv : NULL) == -1)
-		session_close(s, "out of memory");
-	return;
+	if ((s = forward_session(c, m, ref, a, &d, host, port)) == NULL)
+		goto refuse;
+	/* the same admission as a session: the approval (refused with the
+	 * request number until granted), then the asset's max-sessions; each
+	 * refusal fails the held open */
+	if ((d.verdict == POLICY_NEEDS_APPROVAL && approval_check(s, d.role) != 0) ||
+	    limits_admit(s, a, &d) != 0)
+		return 1;
+	forward_connect(s, &ss, sslen);
+	return 1;
 
 refuse:
 	server_policy_release(ref);
 	ssh_message_reply_default(m);	/* administratively prohibited */
+	return 0;
 }
 
 /* Vendor -> device: what the socket takes now; the rest waits. */

@@ -95,6 +95,8 @@ limits_say(struct session *s, const char *text)
 {
 	char line[400];
 
+	if (s->kind == POLICY_FORWARD)
+		return;	/* a port forward has no stderr: its end is audited */
 	snprintf(line, sizeof(line), "\r\notgate: %s: %s%s", s->asset, text,
 	    s->pty ? "\r\n" : "\n");
 	/* without a pty the text must not start with a stray CR */

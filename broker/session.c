@@ -4,7 +4,8 @@
  * subsystem request is decided by the policy and held until the asset side
  * answered its own, so the vendor's client sees the asset's answer. Every
  * refusal is one line on the channel's stderr, `otgate: ASSET: REASON`, exit
- * status 1, and an audit event.
+ * status 1, and an audit event; a port forward has no stderr: its held open
+ * fails, or its channel closes (forward.c).
  *
  * A session is refcounted; session_close only changes its state and stops both
  * sides, the free runs later from the loop.
@@ -81,7 +82,8 @@ session_open(struct conn *c, ssh_channel vch)
 	s->exit_status = -1;
 	s->state = SESSION_SETUP;
 	snprintf(s->asset, sizeof(s->asset), "%s", c->asset);
-	relay_vendor_callbacks(s, vch);
+	if (vch != NULL)	/* NULL: a forward whose open waits (forward.c) */
+		relay_vendor_callbacks(s, vch);
 	c->refs++;
 	c->nsessions++;
 	s->next = c->sessions;
@@ -156,14 +158,15 @@ session_refuse(struct session *s, const char *event, const char *reason)
 		return;
 	escape_str(asset, sizeof(asset), s->asset[0] ? s->asset : "-");
 	escape_str(why, sizeof(why), reason);
-	if (s->held != NULL) {
+	if (s->held != NULL && s->kind != POLICY_FORWARD) {
 		/* the request itself succeeds: the answer is the text and status */
 		ssh_message_channel_request_reply_success(s->held);
 		ssh_message_free(s->held);
 		s->held = NULL;
 	}
 	snprintf(line, sizeof(line), "otgate: %s: %s\n", asset, why);
-	session_say(s, line);
+	if (s->kind != POLICY_FORWARD)
+		session_say(s, line);
 	if (event != NULL)
 		server_audit(s->conn->srv, event, (struct audit_field[]){
 		    AUDIT_STR("conn", s->conn->id), AUDIT_STR("session", s->id),
@@ -171,6 +174,12 @@ session_refuse(struct session *s, const char *event, const char *reason)
 		    AUDIT_STR("src", s->conn->src), AUDIT_STR("kind", session_kind(s)),
 		    AUDIT_STR("reason", reason) }, 7);
 	log_info("session %.8s: %s on %s refused: %s", s->id, s->conn->user, asset, why);
+	if (s->kind == POLICY_FORWARD) {
+		/* no stderr: a held open fails ("administratively prohibited"),
+		 * an open channel closes */
+		session_close(s, reason);
+		return;
+	}
 	if (s->started)
 		s->exit_status = 1;
 	ssh_channel_request_send_exit_status(s->vch, 1);
@@ -208,7 +217,7 @@ session_close(struct session *s, const char *why)
 	}
 	if (s->up != NULL)
 		asset_close(s->up);
-	if (s->conn->state != CONN_CLOSED && ssh_channel_is_open(s->vch))
+	if (s->conn->state != CONN_CLOSED && s->vch != NULL && ssh_channel_is_open(s->vch))
 		ssh_channel_close(s->vch);
 	s->conn->nsessions--;
 	session_unref(s);
@@ -485,6 +494,8 @@ session_step(struct session *s)
 			session_decide(s);
 		break;
 	case SESSION_CONNECT:
+		if (s->vch == NULL)
+			break;	/* a forward's open waits for the device */
 		if (ssh_channel_is_closed(s->vch))
 			session_close(s, "vendor left while connecting");
 		else

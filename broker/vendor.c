@@ -176,38 +176,38 @@ vendor_refused_kind(struct conn *c, const char *kind)
 	log_info("conn %.8s: %s: refused %s", c->id, c->user, kind);
 }
 
-static void
+/* 1 when a forward kept m for its answer, else 0 (answered). */
+static int
 vendor_channel_open(struct conn *c, ssh_message m)
 {
 	ssh_channel ch;
 
 	if (c->state != CONN_OPEN) {
 		ssh_message_reply_default(m);
-		return;
+		return 0;
 	}
-	if (ssh_message_subtype(m) == SSH_CHANNEL_DIRECT_TCPIP) {
-		forward_open(c, m);
-		return;
-	}
+	if (ssh_message_subtype(m) == SSH_CHANNEL_DIRECT_TCPIP)
+		return forward_open(c, m);
 	if (ssh_message_subtype(m) != SSH_CHANNEL_SESSION) {
 		vendor_refused_kind(c, vendor_channel_type(ssh_message_subtype(m)));
 		ssh_message_reply_default(m);	/* administratively prohibited */
-		return;
+		return 0;
 	}
 	if (c->nsessions >= CONN_MAX_SESSIONS) {
 		log_info("conn %.8s: %s: refused a session: %u open", c->id, c->user,
 		    c->nsessions);
 		ssh_message_reply_default(m);
-		return;
+		return 0;
 	}
 	if ((ch = ssh_message_channel_request_open_reply_accept(m)) == NULL) {
 		vendor_close(c, "channel accept failed");
-		return;
+		return 0;
 	}
 	if (session_open(c, ch) == NULL) {
 		ssh_channel_close(ch);
 		ssh_channel_free(ch);
 	}
+	return 0;
 }
 
 static void
@@ -251,7 +251,8 @@ vendor_messages(struct conn *c)
 			}
 			break;
 		case SSH_REQUEST_CHANNEL_OPEN:
-			vendor_channel_open(c, m);
+			if (vendor_channel_open(c, m))
+				continue;	/* forward.c owns m and answers later */
 			break;
 		case SSH_REQUEST_CHANNEL:
 			s = vendor_session_of(c, ssh_message_channel_request_channel(m));

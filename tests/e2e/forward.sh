@@ -5,8 +5,12 @@
 # Refused, "administratively prohibited", with forward.denied: ports not in
 # the asset's forward list, other loopback hosts, integer and IPv4-mapped
 # spellings, the broker's own listen address, another asset than the one
-# the connection names, a role without forward. -R and agent forwarding are
-# refused and audited (channel.refused). otgate export --pcap gives a pcap-ng
+# the connection names, a role without forward. Forwards pass the sessions'
+# admission: max-sessions turns a second one away (session.busy), a
+# needs-approval asset refuses with a request number until approved. A device
+# that does not answer fails the open itself (no channel that opens and
+# closes), audited asset.unreachable. -R and agent forwarding are refused and
+# audited (channel.refused). otgate export --pcap gives a pcap-ng
 # whose synthetic TCP carries the Modbus bytes.
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -35,6 +39,10 @@ OTHER=$(free_port 127.0.0.2)
 echo_server 127.0.0.2 "$OTHER"
 LOOP=$(free_port 127.0.0.1)
 echo_server 127.0.0.1 "$LOOP"
+BUSY=$(free_port 127.0.0.6)
+echo_server 127.0.0.6 "$BUSY"
+GATED=$(free_port 127.0.0.7)
+echo_server 127.0.0.7 "$GATED"
 
 cat >"$WORK/extra.conf" <<EOT
 forward = $EPORT $LOOP
@@ -51,6 +59,24 @@ login = x
 hostkey = $(asset_hostkey plc1)
 forward = $BROKER_PORT
 
+[asset plc3]
+address = 127.0.0.6
+login = x
+hostkey = $(asset_hostkey plc1)
+forward = $BUSY
+max-sessions = 1
+
+[asset plc4]
+address = 127.0.0.7
+login = x
+hostkey = $(asset_hostkey plc1)
+forward = $GATED
+
+[role gated]
+assets = plc4
+allow = forward
+approval = required
+
 [role execonly]
 assets = *
 allow = exec
@@ -61,8 +87,9 @@ roles = execonly
 auth = publickey
 pubkey = $(cat "$WORK/mallory_key.pub")
 EOT
-policy_write "$WORK/extra.conf"
+MAINT_ASSETS="plc1 plc2 plc3 self" policy_write "$WORK/extra.conf"
 sed -i 's/^allow = shell exec$/allow = shell exec forward/' "$WORK/policy.conf"
+sed -i 's/^roles = maint$/roles = maint gated/' "$WORK/policy.conf"
 broker_start
 
 # ssh -W: stdin to the device, the device's answer to stdout
@@ -119,11 +146,60 @@ refused "the broker's own listen address" alice "self:$BROKER_PORT" "the broker 
 VKEY=$WORK/mallory_key refused "a role without forward" bob "plc1:$EPORT" "forward"
 
 # plc1 lists LOOP, where only 127.0.0.1 has a server: the broker connects
-# to plc1's own address, so nothing answers
-out=$(printf 'leak' | vssh alice -W "plc1:$LOOP" 2>/dev/null)
+# to plc1's own address, so nothing answers, and the open itself fails
+out=$(printf 'leak' | VSSH_LOGLEVEL=INFO vssh alice -W "plc1:$LOOP" 2>"$WORK/loop.err"); rc=$?
 check "plc1:$LOOP reaches 127.0.0.2 only, never 127.0.0.1's server (got '$out')" [ -z "$out" ]
-check "audit: the failed connect is asset.unreachable" \
-	audit_has asset.unreachable "127.0.0.2 port $LOOP"
+check "a device that does not answer fails the open (rc $rc: $(cat "$WORK/loop.err"))" \
+	eval '[ $rc -eq 255 ] && grep -q "open failed" "$WORK/loop.err"'
+check "audit: the failed connect is asset.unreachable, with the reason" \
+	audit_has asset.unreachable "127.0.0.2 port $LOOP: Connection refused"
+n=$(grep -c '"event":"forward.open"' "$WORK/audit.log")
+# the same with ssh -L: each local connection gets "open failed", none opens
+LPORT=$(free_port 127.0.0.1)
+VSSH_LOGLEVEL=INFO vssh alice -N -L "127.0.0.1:$LPORT:plc1:$LOOP" 2>"$WORK/l.err" &
+LPID=$!
+E2E_PIDS+=($LPID)
+wait_port 127.0.0.1 "$LPORT" 10
+"$E2E_PY" -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+c.sendall(b"x")
+c.recv(10)' "$LPORT" 2>/dev/null
+sleep 0.5
+kill "$LPID" 2>/dev/null
+check "ssh -L to a silent device: the client says open failed ($(cat "$WORK/l.err"))" \
+	grep -Eq "channel [0-9]+: open failed" "$WORK/l.err"
+check "no forward.open for a device that never answered" \
+	[ "$(grep -c '"event":"forward.open"' "$WORK/audit.log")" -eq "$n" ]
+
+# max-sessions = 1 on plc3: a forward held open turns the next one away
+(sleep 3; printf held) | vssh alice -W "plc3:$BUSY" >"$WORK/held.out" 2>&1 &
+hold=$!
+for i in $(seq 50); do audit_has forward.open "\"port\":$BUSY" 2>/dev/null && break; sleep 0.1; done
+out=$(printf 'second' | VSSH_LOGLEVEL=INFO vssh alice -W "plc3:$BUSY" 2>"$WORK/busy.err"); rc=$?
+check "a second forward to a max-sessions = 1 asset is refused (rc $rc: $(cat "$WORK/busy.err"))" \
+	eval '[ $rc -eq 255 ] && [ -z "$out" ] && grep -q "open failed" "$WORK/busy.err"'
+check "audit: session.busy for the forward, with who holds the asset" \
+	audit_has session.busy '"kind":"forward".*in use by alice.*max-sessions 1'
+wait $hold
+check "the forward that held plc3 worked (got '$(cat "$WORK/held.out")')" grep -qx held "$WORK/held.out"
+out=$(printf 'third' | vssh alice -W "plc3:$BUSY" 2>&1)
+check "once it ended, the next forward goes through (got '$out')" [ "$out" = third ]
+
+# needs approval (plc4): refused with the request number, through once approved
+out=$(printf 'early' | VSSH_LOGLEVEL=INFO vssh alice -W "plc4:$GATED" 2>"$WORK/gated.err"); rc=$?
+check "a forward to a needs-approval asset is refused (rc $rc: $(cat "$WORK/gated.err"))" \
+	eval '[ $rc -eq 255 ] && [ -z "$out" ] && grep -q "open failed" "$WORK/gated.err"'
+req=$(grep '"event":"approval.request"' "$WORK/audit.log" | grep '"asset":"plc4"' |
+	grep -o '"request":[0-9]*' | head -n 1 | cut -d: -f2)
+check "audit: approval.request for the forward (request '$req')" \
+	eval '[ -n "$req" ] && audit_has approval.request "\"request\":$req,.*\"kind\":\"forward\""'
+check "audit: policy.deny names the request number" \
+	audit_has policy.deny "\"kind\":\"forward\".*request $req is waiting for approval"
+check "otgate requests lists it" eval '"$OTGATE" -f "$WORK/otgated.conf" requests | grep -Eq "^$req .* alice plc4"'
+"$OTGATE" -f "$WORK/otgated.conf" approve "$req" --for 2m >/dev/null
+out=$(printf 'approved' | vssh alice -W "plc4:$GATED" 2>&1)
+check "once approved, the forward goes through (got '$out')" [ "$out" = approved ]
 
 # -R, agent and X11 forwarding
 vssh alice -o ExitOnForwardFailure=yes -R 0:127.0.0.2:22 -N >/dev/null 2>"$WORK/r.err"; rc=$?
