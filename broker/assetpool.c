@@ -303,7 +303,14 @@ assetpool_detach(struct assetlink *l, struct upstream *up)
 void
 assetpool_refused(struct assetlink *l)
 {
-	l->cap = l->nusers > 1 ? l->nusers - 1 : 1;
+	if (l->nusers <= 1) {
+		/* not a matter of how many: this link is of no more use */
+		log_info("asset link %.8s to %s refused a channel with none open",
+		    l->id, l->asset);
+		assetpool_retire(l);
+		return;
+	}
+	l->cap = l->nusers - 1;
 	log_info("asset link %.8s to %s refused a channel with %zu open: the next "
 	    "session makes a new connection", l->id, l->asset, l->cap);
 }
