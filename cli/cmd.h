@@ -11,7 +11,8 @@ enum {
 	CMD_OK = 0,
 	CMD_NO = 1,
 	CMD_USAGE = 2,
-	CMD_NEEDS_APPROVAL = 3
+	CMD_NEEDS_APPROVAL = 3,
+	CMD_INCOMPLETE = 4	/* verify --audit: the chain's start was not checked */
 };
 
 typedef int cmd_fn(int argc, char **argv, const char *conf_path);

@@ -5,7 +5,8 @@
  * auditor's own machine. One line per recording:
  *   ID: verified | unsealed tail at B | interrupted | tampered at B (...) |
  *   missing (...) | badly signed (...)
- * Exit 1 when any is tampered, missing or badly signed. --checkpoints FILE
+ * Exit 1 when any is tampered, missing or badly signed. --audit exits 4 when
+ * the chain it checked does not start at seq 1. --checkpoints FILE
  * also holds the seals against session.checkpoint events exported to syslog
  * or a SIEM, which catches a seal file cut back or rewritten on the host.
  */
@@ -110,14 +111,15 @@ out:
 }
 
 /* One log, or several in order (rotated ones first): each must continue the
- * one before it; the first may continue a file that is no longer there. */
+ * one before it. A first file that continues one not given is incomplete
+ * (CMD_INCOMPLETE): nothing shows that its own first lines were not cut. */
 static int
 cmd_verify_audit(const struct recstate *st, char **files, int nfiles)
 {
 	unsigned long long nlines, bad, seq = 1, last_seq = 0;
 	char why[512], prev[65], last[65];
 	const char *path;
-	int i, r;
+	int i, r, complete = 1;
 
 	if (nfiles == 0 && st->audit_log[0] == '\0') {
 		fprintf(stderr, "otgate: verify --audit: no audit log (give FILE)\n");
@@ -144,17 +146,21 @@ cmd_verify_audit(const struct recstate *st, char **files, int nfiles)
 				    otg_strerror(r));
 			return CMD_NO;
 		}
-		if (i == 0 && seq > 1)
-			printf("%s: verified (%llu events, continuing from seq %llu)\n", path,
-			    nlines, seq);
-		else
+		if (i == 0 && seq > 1) {
+			/* a log whose first lines were cut looks just like this */
+			printf("%s: incomplete: the chain starts at seq %llu, the events "
+			    "before it were not checked (give the rotated files first); "
+			    "%llu events verified from there\n", path, seq, nlines);
+			complete = 0;
+		} else {
 			printf("%s: verified (%llu events)\n", path, nlines);
+		}
 		if (nlines > 0) {
 			seq = last_seq + 1;
 			memcpy(prev, last, sizeof(prev));
 		}
 	}
-	return CMD_OK;
+	return complete ? CMD_OK : CMD_INCOMPLETE;
 }
 
 int

@@ -243,6 +243,11 @@ sed -i '1s/recording.purged/recording.kept/' "$WORK/audit.log"
 O verify --audit >"$WORK/audit"; rc=$?
 cat "$WORK/audit"
 check "verify --audit catches an edited audit line" [ $rc -eq 1 ]
+sed -i '1d' "$WORK/audit.log"
+O verify --audit >"$WORK/audit"; rc=$?
+cat "$WORK/audit"
+check "a log whose first lines were cut is not accepted as whole (exit 4)" \
+	eval '[ $rc -eq 4 ] && grep -q "incomplete: the chain starts at seq 2" "$WORK/audit"'
 
 if [ "$FAILS" -ne 0 ]; then
 	echo "$FAILS check(s) failed"
