@@ -46,6 +46,31 @@ auth_tell(struct conn *c, const char *reason)
 	auth_banner(c, line);
 }
 
+/* The policy's first factors, never the tried user's own: a list that
+ * changed with the name would tell which names exist and how they log in. */
+static unsigned
+auth_first_factors(struct server *srv)
+{
+	struct policyref *ref = server_policy_hold(srv);
+	unsigned first = policy_first_factors(ref->policy);
+
+	server_policy_release(ref);
+	return first;
+}
+
+void
+auth_advertise(struct conn *c)
+{
+	unsigned first = auth_first_factors(c->srv);
+	int methods = 0;
+
+	if (first & POLICY_AUTH_PUBLICKEY)
+		methods |= SSH_AUTH_METHOD_PUBLICKEY;
+	if (first & POLICY_AUTH_PASSWORD)
+		methods |= SSH_AUTH_METHOD_PASSWORD;
+	ssh_set_auth_methods(c->ssh, methods);
+}
+
 static void
 auth_reject(struct conn *c, ssh_message m, const char *reason, int counts)
 {
@@ -53,7 +78,7 @@ auth_reject(struct conn *c, ssh_message m, const char *reason, int counts)
 	if (counts)
 		c->auth.tries++;
 	snprintf(c->auth.last_reason, sizeof(c->auth.last_reason), "%.120s", reason);
-	ssh_set_auth_methods(c->ssh, SSH_AUTH_METHOD_PUBLICKEY | SSH_AUTH_METHOD_PASSWORD);
+	auth_advertise(c);
 	ssh_message_reply_default(m);
 }
 
@@ -244,7 +269,9 @@ auth_message(struct conn *c, ssh_message m)
 		auth_reject(c, m, why, ssh_message_subtype(m) != SSH_AUTH_METHOD_NONE);
 	} else if (ssh_message_subtype(m) == SSH_AUTH_METHOD_PUBLICKEY) {
 		r = auth_publickey(c, m, user, asset);
-	} else if (ssh_message_subtype(m) == SSH_AUTH_METHOD_PASSWORD) {
+	} else if (ssh_message_subtype(m) == SSH_AUTH_METHOD_PASSWORD &&
+	    (auth_first_factors(c->srv) & POLICY_AUTH_PASSWORD)) {
+		/* unadvertised methods arrive too (libssh): refused below */
 		r = mfa_password(c, m, user, asset);
 	} else if (ssh_message_subtype(m) == SSH_AUTH_METHOD_NONE) {
 		auth_reject(c, m, "no method", 0);

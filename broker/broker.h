@@ -237,6 +237,9 @@ void auth_finish(struct conn *c);
  * method ("publickey", "password+totp", ...) and key (fingerprint or ""). */
 enum auth_result auth_grant(struct conn *c, ssh_message m, const char *user,
     const char *asset, const char *method, const char *keyfp);
+/* Before a failure reply: the methods the policy starts logins with, the same
+ * list whatever user name was tried (as OpenSSH lists its enabled methods). */
+void auth_advertise(struct conn *c);
 
 /* vendor.c: one vendor SSH connection: key exchange, login, channel opens and
  * requests, refusals of what is not supported. */

@@ -172,7 +172,7 @@ mfa_reply_failure(struct mfa_login *l)
 {
 	struct conn *c = l->c;
 
-	ssh_set_auth_methods(c->ssh, SSH_AUTH_METHOD_PUBLICKEY | SSH_AUTH_METHOD_PASSWORD);
+	auth_advertise(c);
 	ssh_message_reply_default(l->held);
 	mfa_done(l, c->auth.tries >= AUTH_MAX_TRIES ? AUTH_DISCONNECT : AUTH_CONTINUE);
 }
@@ -355,6 +355,7 @@ mfa_after_key(struct conn *c, ssh_message m, const char *user, const char *asset
 	    grace_covers(&c->srv->mfa->grace, user, keyfp, c->src, time(NULL)) == 1)
 		return auth_grant(c, m, user, asset, "publickey+grace", keyfp);
 	if ((l = mfa_login_get(c)) == NULL) {
+		auth_advertise(c);
 		ssh_message_reply_default(m);
 		return AUTH_CONTINUE;
 	}
@@ -412,6 +413,7 @@ mfa_password(struct conn *c, ssh_message m, const char *user, const char *asset)
 	enum authpool_op op = AUTHPOOL_PASSWORD;
 
 	if ((l = mfa_login_get(c)) == NULL) {
+		auth_advertise(c);
 		ssh_message_reply_default(m);
 		return AUTH_CONTINUE;
 	}
@@ -438,6 +440,7 @@ mfa_password(struct conn *c, ssh_message m, const char *user, const char *asset)
 		log_warnx("conn %.8s: auth helpers busy; refusing the attempt", c->id);
 		l->held = NULL;
 		c->refs--;
+		auth_advertise(c);
 		ssh_message_reply_default(m);
 		return AUTH_CONTINUE;
 	}
@@ -599,8 +602,7 @@ mfa_kbdint(struct conn *c, ssh_message m)
 			l->phase = MFA_IDLE;
 		c->auth.factors_done = 0;
 		c->auth.rejected++;
-		ssh_set_auth_methods(c->ssh, SSH_AUTH_METHOD_PUBLICKEY |
-		    SSH_AUTH_METHOD_PASSWORD);
+		auth_advertise(c);
 		ssh_message_reply_default(m);
 		return AUTH_CONTINUE;
 	}

@@ -330,6 +330,22 @@ policy_user(const struct policy *p, const char *name)
 	return u != NULL ? &u->user : NULL;
 }
 
+unsigned
+policy_first_factors(const struct policy *p)
+{
+	unsigned auth, first = 0;
+	size_t i;
+
+	for (i = 0; i < p->nusers; i++) {
+		auth = p->users[i].user.auth;
+		if (auth & POLICY_AUTH_PUBLICKEY)
+			first |= POLICY_AUTH_PUBLICKEY;
+		else if (auth & (POLICY_AUTH_PASSWORD | POLICY_AUTH_PAM))
+			first |= POLICY_AUTH_PASSWORD;
+	}
+	return first != 0 ? first : POLICY_AUTH_PUBLICKEY;
+}
+
 int
 policy_role_record_input(const struct policy *p, const char *role)
 {

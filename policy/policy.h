@@ -93,6 +93,10 @@ const char *policy_hash(const struct policy *p);
 const char *policy_source(const struct policy *p, size_t *len);
 
 const struct policy_user *policy_user(const struct policy *p, const char *name);
+/* The factors logins start with, over every user: POLICY_AUTH_PUBLICKEY and/or
+ * POLICY_AUTH_PASSWORD (a password or PAM first); PUBLICKEY for no user. What
+ * the broker advertises, the same whatever user name is tried. */
+unsigned policy_first_factors(const struct policy *p);
 const struct policy_asset *policy_asset(const struct policy *p, const char *name);
 /* The role's record-input: 1 (also for an unknown or NULL role), or 0. */
 int policy_role_record_input(const struct policy *p, const char *role);

@@ -8,6 +8,8 @@ and exits 0 only when every check held. Cases:
     preauth-order KEY USER   channel open and global request before login
     probe KEY USER           a key probed but never signed, then a bad signature
     failures KEY USER...     the failure each user name meets, one line each
+    methods KEY USER...      the methods advertised to each user name, before
+                             and after a failed password and a failed key
     idle N SECONDS SRC...    N sockets that never speak, held SECONDS
     channel-flood KEY USER N N session channels on one connection, held 3 s
     global-flood KEY USER N  N global requests wanting a reply
@@ -134,6 +136,32 @@ def failures(host, port, keyfile, users):
         print("%s\t%s" % (allowed, result), flush=True)
 
 
+def allowed_now(t, user):
+    try:
+        t.auth_none(user)
+    except paramiko.BadAuthenticationType as e:
+        return ",".join(sorted(e.allowed_types))
+    except Exception as e:
+        return type(e).__name__
+    return "authenticated"
+
+
+def methods(host, port, keyfile, users):
+    key = paramiko.Ed25519Key.from_private_key_file(keyfile)
+    for user in users:
+        t = transport(host, port)
+        before = allowed_now(t, user)
+        for attempt in (lambda: t.auth_password(user, "not-the-password"),
+                        lambda: t.auth_publickey(user, key)):
+            try:
+                attempt()
+            except Exception:
+                pass
+        after = allowed_now(t, user) if t.is_active() else "closed"
+        t.close()
+        print("%s\t%s" % (before, after), flush=True)
+
+
 def idle(host, port, n, seconds, sources):
     socks, refused = [], 0
     for i in range(n):
@@ -202,6 +230,8 @@ def main():
         probe(host, port, args[0], args[1])
     elif case == "failures":
         failures(host, port, args[0], args[1:])
+    elif case == "methods":
+        methods(host, port, args[0], args[1:])
     elif case == "idle":
         idle(host, port, int(args[0]), float(args[1]), args[2:])
     elif case == "channel-flood":

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Attacks before login (tests/attack/hostile.py is the paramiko client):
 # messages out of order, a probed but unsigned key and a bad signature, the
-# failure an unknown, a locked and a wrong user each meet (identical), and
+# failure an unknown, a locked and a wrong user each meet (identical), the
+# methods advertised (the policy's, never the tried user's, before and after
+# failures, as OpenSSH lists its enabled ones), and
 # 2,000 idle sockets from 20 addresses while a real user still logs in.
 . "$TOP/tests/e2e/lib.sh"
 # Debian's python3-paramiko: the system interpreter, whatever is first in PATH
@@ -39,6 +41,19 @@ n="$(sort -u "$WORK/failures" | wc -l) of $(wc -l <"$WORK/failures")"
 check "unknown, locked and wrong-key users meet the same failure ($(tr '\n' '|' <"$WORK/failures"))" \
 	[ "$n" = "1 of 3" ]
 check "none of them logged in" eval '! grep -q authenticated "$WORK/failures"'
+
+# --- advertised methods: the policy's first factors, whatever the name
+H methods 127.0.0.1 "$BROKER_PORT" "$WORK/mallory_key" nosuchuser+plc1 bob+plc1 \
+	alice+plc1 >"$WORK/methods" 2>&1
+check "no password user: only publickey is advertised, to every name, also after failures ($(tr '\n' '|' <"$WORK/methods"))" \
+	[ "$(sort -u "$WORK/methods")" = "$(printf 'publickey\tpublickey')" ]
+printf '\n[user carol]\nroles = maint\nauth = password totp\n' >>"$WORK/policy.conf"
+kill -HUP "$BROKER_PID"
+for ((i = 0; i < 50; i++)); do grep -q 'policy .* loaded' "$WORK/otgated.log" && break; sleep 0.1; done
+H methods 127.0.0.1 "$BROKER_PORT" "$WORK/mallory_key" nosuchuser+plc1 alice+plc1 \
+	carol+plc1 >"$WORK/methods" 2>&1
+check "with a password user: password,publickey to every name, key-only alice too ($(tr '\n' '|' <"$WORK/methods"))" \
+	[ "$(sort -u "$WORK/methods")" = "$(printf 'password,publickey\tpassword,publickey')" ]
 
 # --- 2,000 idle sockets from 20 addresses; a real user still gets in
 srcs=()
