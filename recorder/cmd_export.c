@@ -65,75 +65,37 @@ export_copy(FILE *in, int fd)
 	return r;
 }
 
-/* The stream header's metadata as a cast header. */
-static int
-export_cast_header(const struct json *h, struct buf *out)
-{
-	const struct json *o = json_get(h, "otgate");
-	struct rec_meta m;
-	const struct json *ts = json_get(h, "timestamp");
-
-	memset(&m, 0, sizeof(m));
-	snprintf(m.session, sizeof(m.session), "%s", json_get_str(o, "session") ?
-	    json_get_str(o, "session") : "");
-	snprintf(m.conn, sizeof(m.conn), "%s", json_get_str(o, "conn") ?
-	    json_get_str(o, "conn") : "");
-	m.user = json_get_str(o, "user");
-	m.company = json_get_str(o, "company");
-	m.asset = json_get_str(o, "asset");
-	m.src = json_get_str(o, "src");
-	m.kind = json_get_str(o, "kind");
-	m.policy = json_get_str(o, "policy");
-	m.command = json_get_str(h, "command");
-	m.title = json_get_str(h, "title");
-	m.start = ts != NULL && ts->type == JSON_NUMBER ? (time_t)ts->number : 0;
-	return cast_header(out, &m);
-}
-
 static int
 export_stream(FILE *in, int fd, int as_cast, int dir)
 {
 	struct stream_reader *r = NULL;
 	struct stream_frame f;
-	struct cast_text out_text, in_text;
+	struct streamcast sc;
 	struct buf b;
-	uint64_t last = 0;
-	char text[64];
 	int err;
 
-	memset(&out_text, 0, sizeof(out_text));
-	memset(&in_text, 0, sizeof(in_text));
 	buf_init(&b, 16 * REC_MAX_FRAME);
 	if ((err = stream_reader_open(in, &r)) != 0)
 		goto out;
-	if (as_cast && (err = export_cast_header(stream_reader_header(r), &b)) != 0)
+	if (as_cast && (err = streamcast_header(&sc, stream_reader_header(r), NULL,
+	    &b)) != 0)
 		goto out;
 	while ((err = stream_reader_next(r, &f)) == 0) {
-		last = f.t_us;
-		if (!as_cast) {
-			if (f.dir == dir)
-				err = buf_put(&b, f.data, f.len);
-		} else if (f.dir == STREAM_OUT || f.dir == STREAM_IN) {
-			err = cast_text(&b, f.dir == STREAM_OUT ? &out_text : &in_text,
-			    f.dir == STREAM_OUT ? "o" : "i", f.t_us, f.data, f.len);
-		} else {
-			snprintf(text, sizeof(text), "%.*s", (int)(f.len < 32 ? f.len : 32),
-			    (const char *)f.data);
-			err = cast_event(&b, f.t_us, f.dir == STREAM_MARKER ? "m" : "x", text);
-		}
+		if (as_cast)
+			err = streamcast_frame(&sc, &f, &b);
+		else if (f.dir == dir)
+			err = buf_put(&b, f.data, f.len);
 		if (err != 0 || (err = export_write(fd, &b)) != 0)
 			break;
 	}
 	if (err == 1)
 		err = 0;
-out:
 	/* a character cut by the end of the stream */
 	if (err == 0 && as_cast)
-		err = cast_text_flush(&b, &out_text, "o", last);
-	if (err == 0 && as_cast)
-		err = cast_text_flush(&b, &in_text, "i", last);
+		err = streamcast_finish(&sc, &b);
 	if (err == 0)
 		err = export_write(fd, &b);
+out:
 	stream_reader_free(r);
 	buf_free(&b);
 	return err;

@@ -197,60 +197,24 @@ cmd_index_session_cb(void *arg, const struct index_session *s)
 int
 cmd_index_sessions(int argc, char **argv, const char *conf_path)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "asset", required_argument, NULL, 'a' },
-		{ "since", required_argument, NULL, 'S' },
-		{ "until", required_argument, NULL, 'U' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct cmd_index_listing ls;
-	struct index_query q;
+	struct recstate_query o;
 	struct rec_index *ix;
-	const char *state_opt = NULL;
-	struct recstate st;
-	char path[4200];
-	time_t t;
-	int ch, r;
+	int r;
 
-	memset(&q, 0, sizeof(q));
 	memset(&ls, 0, sizeof(ls));
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's': state_opt = optarg; break;
-		case 'u': q.user = optarg; break;
-		case 'a': q.asset = optarg; break;
-		case 'j': ls.json = 1; break;
-		case 'S':
-		case 'U':
-			if (recstate_timearg(optarg, &t) != 0) {
-				fprintf(stderr, "otgate: sessions: bad time '%s'\n", optarg);
-				return CMD_USAGE;
-			}
-			*(ch == 'S' ? &q.since : &q.until) = (int64_t)t;
-			break;
-		default:
-			fputs(SESSIONS_USAGE, stderr);
-			return CMD_USAGE;
-		}
-	}
+	if (recstate_query_args(argc, argv, "sessions", SESSIONS_USAGE,
+	    RECSTATE_QUERY_ASSET | RECSTATE_QUERY_UNTIL, &o) != 0)
+		return CMD_USAGE;
 	if (optind != argc) {
 		fputs(SESSIONS_USAGE, stderr);
 		return CMD_USAGE;
 	}
-	if (recstate_resolve(conf_path, state_opt, &st) != 0)
-		return CMD_USAGE;
-	snprintf(path, sizeof(path), "%s/index.sqlite", st.state);
-	if ((r = index_open_readonly(path, &ix)) != 0) {
-		fprintf(stderr, "otgate: sessions: %s: %s\n", path, r == OTG_ERR_NOTFOUND ?
-		    "no index yet (otgate index rebuild makes one)" : otg_strerror(r));
-		return CMD_NO;
-	}
+	ls.json = o.json;
+	if ((r = recstate_index_open(conf_path, o.state, "sessions", &ix)) != 0)
+		return r == OTG_ERR_INVAL ? CMD_USAGE : CMD_NO;
 	buf_init(&ls.line, BUF_DEFAULT_MAX);
-	r = index_sessions(ix, &q, cmd_index_session_cb, &ls);
+	r = index_sessions(ix, &o.q, cmd_index_session_cb, &ls);
 	buf_free(&ls.line);
 	index_close(ix);
 	if (r != 0) {

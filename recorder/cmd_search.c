@@ -66,59 +66,26 @@ cmd_search_partial(struct rec_index *ix, const struct index_query *q)
 int
 cmd_search_main(int argc, char **argv, const char *conf_path)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "since", required_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct cmd_search_out so;
-	struct index_query q;
+	struct recstate_query o;
 	struct rec_index *ix;
-	const char *state_opt = NULL;
-	struct recstate st;
-	char path[4200];
-	time_t t;
-	int ch, r;
+	int r;
 
-	memset(&q, 0, sizeof(q));
 	memset(&so, 0, sizeof(so));
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's': state_opt = optarg; break;
-		case 'u': q.user = optarg; break;
-		case 'j': so.json = 1; break;
-		case 'S':
-			if (recstate_timearg(optarg, &t) != 0) {
-				fprintf(stderr, "otgate: search: bad time '%s'\n", optarg);
-				return CMD_USAGE;
-			}
-			q.since = (int64_t)t;
-			break;
-		default:
-			fputs(SEARCH_USAGE, stderr);
-			return CMD_USAGE;
-		}
-	}
+	if (recstate_query_args(argc, argv, "search", SEARCH_USAGE, 0, &o) != 0)
+		return CMD_USAGE;
 	if (optind + 1 != argc || argv[optind][0] == '\0') {
 		fputs(SEARCH_USAGE, stderr);
 		return CMD_USAGE;
 	}
-	q.text = argv[optind];
-	if (recstate_resolve(conf_path, state_opt, &st) != 0)
-		return CMD_USAGE;
-	snprintf(path, sizeof(path), "%s/index.sqlite", st.state);
-	if ((r = index_open_readonly(path, &ix)) != 0) {
-		fprintf(stderr, "otgate: search: %s: %s\n", path, r == OTG_ERR_NOTFOUND ?
-		    "no index yet (otgate index rebuild makes one)" : otg_strerror(r));
-		return CMD_NO;
-	}
+	o.q.text = argv[optind];
+	so.json = o.json;
+	if ((r = recstate_index_open(conf_path, o.state, "search", &ix)) != 0)
+		return r == OTG_ERR_INVAL ? CMD_USAGE : CMD_NO;
 	buf_init(&so.line, BUF_DEFAULT_MAX);
-	r = index_search(ix, &q, cmd_search_match_cb, &so);
+	r = index_search(ix, &o.q, cmd_search_match_cb, &so);
 	buf_free(&so.line);
-	cmd_search_partial(ix, &q);
+	cmd_search_partial(ix, &o.q);
 	index_close(ix);
 	if (r != 0) {
 		fprintf(stderr, "otgate: search: %s\n", otg_strerror(r));

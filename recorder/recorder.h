@@ -146,6 +146,19 @@ const struct json *stream_reader_header(const struct stream_reader *r);
 int stream_reader_next(struct stream_reader *r, struct stream_frame *f);
 void stream_reader_free(struct stream_reader *r);
 
+/* streamcast.c: a stream as asciicast, frame by frame (otgate export, incident
+ * bundles): output as "o", input as "i", markers "m", exit "x". */
+struct streamcast {
+	struct cast_text out, in;
+	uint64_t last;		/* time of the last frame */
+};
+/* The cast header from the stream's; session, when not NULL, names it. */
+int streamcast_header(struct streamcast *sc, const struct json *h, const char *session,
+    struct buf *out);
+int streamcast_frame(struct streamcast *sc, const struct stream_frame *f, struct buf *out);
+/* A character cut by the end of the stream, as base64 events. */
+int streamcast_finish(struct streamcast *sc, struct buf *out);
+
 /* pcapng.c: a forward's stream as pcap-ng (raw IPv4, synthetic TCP framing:
  * the vendor as 192.0.2.1, the device at its address and port; a handshake
  * before the first data, FINs at pcapng_close). Pure; big-endian blocks. */
@@ -481,6 +494,24 @@ int recstate_timearg(const char *s, time_t *out);
  * told on stderr as "otgate: VERB: ...". */
 int recstate_open(const struct recfile *f, const char *keyfile, const char *verb,
     FILE **out);
+/* The options the index listings share (`sessions`, `search`): --state DIR,
+ * --user U, --since T, --json, and with RECSTATE_QUERY_ASSET / _UNTIL also
+ * --asset A and --until T. Leaves optind at the first operand; a bad option
+ * or time is told on stderr (usage, or "otgate: VERB: bad time"): -1. */
+#define RECSTATE_QUERY_ASSET 0x01
+#define RECSTATE_QUERY_UNTIL 0x02
+struct recstate_query {
+	const char *state;	/* --state, NULL when not given */
+	int json;
+	struct index_query q;
+};
+int recstate_query_args(int argc, char **argv, const char *verb, const char *usage,
+    unsigned allow, struct recstate_query *out);
+/* The session index of the state conf_path or state_opt names, read-only.
+ * OTG_ERR_INVAL when the state cannot be resolved (a usage problem); other
+ * errors are told on stderr as "otgate: VERB: PATH: ...". */
+int recstate_index_open(const char *conf_path, const char *state_opt, const char *verb,
+    struct rec_index **out);
 
 /* verify.c: check one recording against its seals and the public keys. */
 enum verify_status {

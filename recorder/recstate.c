@@ -4,6 +4,7 @@
  * state and no broker configuration, `--state DIR` names it directly.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,5 +88,78 @@ recstate_open(const struct recfile *f, const char *keyfile, const char *verb, FI
 	else if (r != 0)
 		fprintf(stderr, "otgate: %s: %s: %s\n", verb, f->path, r == OTG_ERR_IO ?
 		    strerror(errno) : otg_strerror(r));
+	return r;
+}
+
+/* --since or --until into q; -1 after telling what was wrong. */
+static int
+recstate_query_time(const char *verb, const char *arg, int64_t *out)
+{
+	time_t t;
+
+	if (recstate_timearg(arg, &t) != 0) {
+		fprintf(stderr, "otgate: %s: bad time '%s'\n", verb, arg);
+		return -1;
+	}
+	*out = (int64_t)t;
+	return 0;
+}
+
+int
+recstate_query_args(int argc, char **argv, const char *verb, const char *usage,
+    unsigned allow, struct recstate_query *out)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "asset", required_argument, NULL, 'a' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	memset(out, 0, sizeof(*out));
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if ((ch == 'a' && !(allow & RECSTATE_QUERY_ASSET)) ||
+		    (ch == 'U' && !(allow & RECSTATE_QUERY_UNTIL)))
+			ch = '?';
+		switch (ch) {
+		case 's': out->state = optarg; break;
+		case 'u': out->q.user = optarg; break;
+		case 'a': out->q.asset = optarg; break;
+		case 'j': out->json = 1; break;
+		case 'S':
+			if (recstate_query_time(verb, optarg, &out->q.since) != 0)
+				return -1;
+			break;
+		case 'U':
+			if (recstate_query_time(verb, optarg, &out->q.until) != 0)
+				return -1;
+			break;
+		default:
+			fputs(usage, stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+recstate_index_open(const char *conf_path, const char *state_opt, const char *verb,
+    struct rec_index **out)
+{
+	struct recstate st;
+	char path[4200];
+	int r;
+
+	if (recstate_resolve(conf_path, state_opt, &st) != 0)
+		return OTG_ERR_INVAL;
+	snprintf(path, sizeof(path), "%s/index.sqlite", st.state);
+	if ((r = index_open_readonly(path, out)) != 0)
+		fprintf(stderr, "otgate: %s: %s: %s\n", verb, path, r == OTG_ERR_NOTFOUND ?
+		    "no index yet (otgate index rebuild makes one)" : otg_strerror(r));
 	return r;
 }

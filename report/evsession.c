@@ -139,51 +139,18 @@ evsession_stream_cast(struct evsession *s, FILE *in, struct buf *out)
 {
 	struct stream_reader *rd = NULL;
 	struct stream_frame f;
-	struct cast_text ot, it;
-	const struct json *h, *o, *ts;
-	struct rec_meta m;
-	uint64_t last = 0;
-	char text[64];
+	struct streamcast sc;
 	int r;
 
-	memset(&ot, 0, sizeof(ot));
-	memset(&it, 0, sizeof(it));
-	memset(&m, 0, sizeof(m));
 	if ((r = stream_reader_open(in, &rd)) != 0)
 		return r;
-	h = stream_reader_header(rd);
-	o = json_get(h, "otgate");
-	memcpy(m.session, s->id, sizeof(m.session));
-	snprintf(m.conn, sizeof(m.conn), "%s", json_get_str(o, "conn") ?
-	    json_get_str(o, "conn") : "");
-	m.user = json_get_str(o, "user");
-	m.company = json_get_str(o, "company");
-	m.asset = json_get_str(o, "asset");
-	m.src = json_get_str(o, "src");
-	m.kind = json_get_str(o, "kind");
-	m.policy = json_get_str(o, "policy");
-	m.command = json_get_str(h, "command");
-	m.title = json_get_str(h, "title");
-	ts = json_get(h, "timestamp");
-	m.start = ts != NULL && ts->type == JSON_NUMBER ? (time_t)ts->number : 0;
-	if ((r = cast_header(out, &m)) != 0)
+	if ((r = streamcast_header(&sc, stream_reader_header(rd), s->id, out)) != 0)
 		goto out;
-	while ((r = stream_reader_next(rd, &f)) == 0) {
-		last = f.t_us;
-		if (f.dir == STREAM_OUT || f.dir == STREAM_IN) {
-			r = cast_text(out, f.dir == STREAM_OUT ? &ot : &it,
-			    f.dir == STREAM_OUT ? "o" : "i", f.t_us, f.data, f.len);
-		} else {
-			snprintf(text, sizeof(text), "%.*s", (int)(f.len < 32 ? f.len : 32),
-			    (const char *)f.data);
-			r = cast_event(out, f.t_us, f.dir == STREAM_MARKER ? "m" : "x", text);
-		}
-		if (r != 0)
+	while ((r = stream_reader_next(rd, &f)) == 0)
+		if ((r = streamcast_frame(&sc, &f, out)) != 0)
 			break;
-	}
 	/* a cut stream still exports what it holds; verify.txt says it was cut */
-	if ((r = cast_text_flush(out, &ot, "o", last)) == 0)
-		r = cast_text_flush(out, &it, "i", last);
+	r = streamcast_finish(&sc, out);
 out:
 	stream_reader_free(rd);
 	return r;
