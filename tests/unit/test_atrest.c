@@ -14,13 +14,12 @@
 
 #include "common/common.h"
 #include "recorder/recorder.h"
+#include "tests/unit/recfixture.h"
 
 struct fixture {
-	char state[256];
+	struct recfixture rf;	/* first (recfixture_teardown); the key that seals */
 	char auditor[2][300], stranger[300];
 	uint8_t pubs[2][32];
-	void *signkey;
-	struct reckey_set sealkeys;
 	char path[4096];
 };
 
@@ -28,41 +27,21 @@ static int
 setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	char keys[300], pub[4096], path[400];
+	char path[400];
 	int i;
 
 	assert_non_null(fx);
-	snprintf(fx->state, sizeof(fx->state), "/tmp/test_atrest.XXXXXX");
-	assert_non_null(mkdtemp(fx->state));
-	snprintf(keys, sizeof(keys), "%s/keys", fx->state);
-	assert_int_equal(reckey_generate(keys, pub, sizeof(pub)), 0);
-	snprintf(path, sizeof(path), "%s/%s", keys, RECKEY_PRIVATE);
-	assert_int_equal(reckey_load_private(path, &fx->signkey), 0);
-	assert_int_equal(reckey_load_public_dir(keys, &fx->sealkeys), 0);
+	recfixture_make(&fx->rf, "test_atrest");
 	for (i = 0; i < 2; i++) {
-		snprintf(fx->auditor[i], sizeof(fx->auditor[i]), "%s/auditor%d", fx->state, i);
+		snprintf(fx->auditor[i], sizeof(fx->auditor[i]), "%s/auditor%d", fx->rf.state, i);
 		snprintf(path, sizeof(path), "%s.pub", fx->auditor[i]);
 		assert_int_equal(atrest_keygen(fx->auditor[i], path), 0);
 		assert_int_equal(atrest_public_load(path, fx->pubs[i]), 0);
 	}
-	snprintf(fx->stranger, sizeof(fx->stranger), "%s/stranger", fx->state);
+	snprintf(fx->stranger, sizeof(fx->stranger), "%s/stranger", fx->rf.state);
 	snprintf(path, sizeof(path), "%s.pub", fx->stranger);
 	assert_int_equal(atrest_keygen(fx->stranger, path), 0);
 	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-	char cmd[300];
-
-	reckey_free(fx->signkey);
-	reckey_set_free(&fx->sealkeys);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->state);
-	assert_int_equal(system(cmd), 0);
-	free(fx);
 	return 0;
 }
 
@@ -76,13 +55,13 @@ record(struct fixture *fx, const uint8_t *output, size_t len, int crash)
 	uint64_t t = 0;
 
 	memset(&p, 0, sizeof(p));
-	p.state_dir = fx->state;
+	p.state_dir = fx->rf.state;
 	p.pty = 1;
 	p.record_input = 1;
 	p.meta.user = "alice";
 	p.meta.kind = "shell";
 	p.certify = reckey_certify;
-	p.certify_arg = fx->signkey;
+	p.certify_arg = fx->rf.key;
 	p.recipients = (const uint8_t (*)[32])fx->pubs;
 	p.nrecipients = 2;
 	assert_int_equal(recording_open(&p, &rec), 0);
@@ -165,7 +144,7 @@ test_round_trip_two_auditors(void **state)
 	free(raw);
 	/* the seals cover the encrypted bytes: verify needs no key */
 	assert_int_equal(recfile_from_path(fx->path, &f), 0);
-	assert_int_equal(verify_recording(&f, &fx->sealkeys, &res), 0);
+	assert_int_equal(verify_recording(&f, &fx->rf.pubs, &res), 0);
 	assert_int_equal(res.status, VERIFY_OK);
 	/* another auditor's key, and no key at all */
 	buf_init(&out, BUF_DEFAULT_MAX);
@@ -237,12 +216,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_round_trip_two_auditors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip_two_auditors, setup, recfixture_teardown),
 		cmocka_unit_test_setup_teardown(test_crash_leaves_readable_prefix, setup,
-		    teardown),
+		    recfixture_teardown),
 		cmocka_unit_test_setup_teardown(test_altered_chunk_stops_plaintext, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_loose_key_refused, setup, teardown),
+		    recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_loose_key_refused, setup, recfixture_teardown),
 	};
 
 	log_init("test_atrest", 1, LOG_LEVEL_WARN);

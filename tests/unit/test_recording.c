@@ -14,12 +14,10 @@
 
 #include "common/common.h"
 #include "recorder/recorder.h"
+#include "tests/unit/recfixture.h"
 
 struct fixture {
-	char state[256];
-	char keys[300];
-	void *key;
-	struct reckey_set pubs;
+	struct recfixture rf;	/* first: recfixture_teardown frees the fixture */
 	int ncheckpoints, nfinal;
 	uint64_t last_offset;
 };
@@ -28,32 +26,10 @@ static int
 setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	char pub[4096], path[512];
 
 	assert_non_null(fx);
-	snprintf(fx->state, sizeof(fx->state), "/tmp/test_recording.XXXXXX");
-	assert_non_null(mkdtemp(fx->state));
-	snprintf(fx->keys, sizeof(fx->keys), "%s/keys", fx->state);
-	assert_int_equal(reckey_generate(fx->keys, pub, sizeof(pub)), 0);
-	snprintf(path, sizeof(path), "%s/%s", fx->keys, RECKEY_PRIVATE);
-	assert_int_equal(reckey_load_private(path, &fx->key), 0);
-	assert_int_equal(reckey_load_public_dir(fx->keys, &fx->pubs), 0);
-	assert_int_equal(fx->pubs.n, 1);
+	recfixture_make(&fx->rf, "test_recording");
 	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-	char cmd[300];
-
-	reckey_free(fx->key);
-	reckey_set_free(&fx->pubs);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->state);
-	assert_int_equal(system(cmd), 0);
-	free(fx);
 	return 0;
 }
 
@@ -79,7 +55,7 @@ open_recording(struct fixture *fx, int pty, const char *kind)
 	struct recording *rec = NULL;
 
 	memset(&p, 0, sizeof(p));
-	p.state_dir = fx->state;
+	p.state_dir = fx->rf.state;
 	p.pty = pty;
 	p.record_input = 1;
 	p.meta.user = "alice";
@@ -92,7 +68,7 @@ open_recording(struct fixture *fx, int pty, const char *kind)
 	p.meta.width = 100;
 	p.meta.height = 30;
 	p.certify = reckey_certify;
-	p.certify_arg = fx->key;
+	p.certify_arg = fx->rf.key;
 	p.checkpoint = checkpoint_cb;
 	p.checkpoint_arg = fx;
 	fx->ncheckpoints = fx->nfinal = 0;
@@ -109,7 +85,7 @@ verify_ok(struct fixture *fx, const char *path)
 	struct recfile f;
 
 	assert_int_equal(recfile_from_path(path, &f), 0);
-	assert_int_equal(verify_recording(&f, &fx->pubs, &res), 0);
+	assert_int_equal(verify_recording(&f, &fx->rf.pubs, &res), 0);
 	if (res.status != VERIFY_OK)
 		fail_msg("%s: status %d at %llu: %s", path, res.status,
 		    (unsigned long long)res.offset, res.why);
@@ -401,14 +377,14 @@ test_open_fails_without_certificate(void **state)
 	struct recording *rec = (struct recording *)1;
 
 	memset(&p, 0, sizeof(p));
-	p.state_dir = fx->state;
+	p.state_dir = fx->rf.state;
 	p.pty = 1;
 	p.meta.user = "alice";
 	assert_int_equal(recording_open(&p, &rec), OTG_ERR_INVAL);
 	assert_null(rec);
 	p.state_dir = "/proc/otgate-cannot-write-here";
 	p.certify = reckey_certify;
-	p.certify_arg = fx->key;
+	p.certify_arg = fx->rf.key;
 	assert_int_equal(recording_open(&p, &rec), OTG_ERR_IO);
 }
 
@@ -426,10 +402,10 @@ test_recover_renames_parts(void **state)
 	assert_int_equal(recording_tick(rec, 6000000), 0);	/* flushed and sealed */
 	recording_abort(rec);	/* as if killed */
 	assert_int_equal(access(path, F_OK), -1);
-	assert_true(recording_recover(fx->state, NULL, NULL) >= 1);
+	assert_true(recording_recover(fx->rf.state, NULL, NULL) >= 1);
 	assert_int_equal(access(path, F_OK), 0);
 	assert_int_equal(recfile_from_path(path, &f), 0);
-	assert_int_equal(verify_recording(&f, &fx->pubs, &res), 0);
+	assert_int_equal(verify_recording(&f, &fx->rf.pubs, &res), 0);
 	assert_int_equal(res.status, VERIFY_INTERRUPTED);
 }
 
@@ -437,15 +413,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_cast_split_utf8, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cast_random_binary, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stream_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_huge_single_write, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flush_within_a_second, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_failure_is_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cast_split_utf8, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_cast_random_binary, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_stream_round_trip, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_huge_single_write, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_within_a_second, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_write_failure_is_sticky, setup, recfixture_teardown),
 		cmocka_unit_test_setup_teardown(test_open_fails_without_certificate, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_recover_renames_parts, setup, teardown),
+		    recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_recover_renames_parts, setup, recfixture_teardown),
 	};
 
 	log_init("test_recording", 1, LOG_LEVEL_WARN);

@@ -14,14 +14,11 @@
 
 #include "common/common.h"
 #include "recorder/recorder.h"
+#include "tests/unit/recfixture.h"
 
 struct fixture {
+	struct recfixture rf;	/* first: recfixture_teardown frees the fixture */
 	char checkpoints[300];	/* as exported to syslog */
-	char state[256];
-	char keys[300];
-	char keypath[400];
-	void *key;
-	struct reckey_set pubs;
 	uint64_t seal_offsets[64];
 	int nseals;
 	char path[4096];
@@ -54,14 +51,14 @@ make_recording(struct fixture *fx, int pty)
 	int i;
 
 	memset(&p, 0, sizeof(p));
-	p.state_dir = fx->state;
+	p.state_dir = fx->rf.state;
 	p.pty = pty;
 	p.record_input = 1;
 	p.meta.user = "bob";
 	p.meta.asset = "hmi-2";
 	p.meta.kind = pty ? "shell" : "exec";
 	p.certify = reckey_certify;
-	p.certify_arg = fx->key;
+	p.certify_arg = fx->rf.key;
 	p.checkpoint = checkpoint_cb;
 	p.checkpoint_arg = fx;
 	fx->nseals = 0;
@@ -81,33 +78,12 @@ static int
 setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	char pub[4096];
 
 	assert_non_null(fx);
-	snprintf(fx->state, sizeof(fx->state), "/tmp/test_seal.XXXXXX");
-	assert_non_null(mkdtemp(fx->state));
-	snprintf(fx->keys, sizeof(fx->keys), "%s/keys", fx->state);
-	snprintf(fx->checkpoints, sizeof(fx->checkpoints), "%s/syslog", fx->state);
-	assert_int_equal(reckey_generate(fx->keys, pub, sizeof(pub)), 0);
-	snprintf(fx->keypath, sizeof(fx->keypath), "%s/%s", fx->keys, RECKEY_PRIVATE);
-	assert_int_equal(reckey_load_private(fx->keypath, &fx->key), 0);
-	assert_int_equal(reckey_load_public_dir(fx->keys, &fx->pubs), 0);
+	recfixture_make(&fx->rf, "test_seal");
+	snprintf(fx->checkpoints, sizeof(fx->checkpoints), "%s/syslog", fx->rf.state);
 	make_recording(fx, 1);
 	*state = fx;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *fx = *state;
-	char cmd[300];
-
-	reckey_free(fx->key);
-	reckey_set_free(&fx->pubs);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->state);
-	assert_int_equal(system(cmd), 0);
-	free(fx);
 	return 0;
 }
 
@@ -153,7 +129,7 @@ static void
 test_intact_verifies(void **state)
 {
 	struct fixture *fx = *state;
-	struct verify_result res = verify(fx, &fx->pubs);
+	struct verify_result res = verify(fx, &fx->rf.pubs);
 	char line[512];
 	struct recfile f;
 
@@ -179,7 +155,7 @@ test_flip_any_byte(void **state)
 	for (i = 0; i < 60; i++) {
 		pos = i == 0 ? 0 : i == 1 ? size - 1 : random() % size;
 		xor_byte(fx->path, pos, 0x20);
-		res = verify(fx, &fx->pubs);
+		res = verify(fx, &fx->rf.pubs);
 		xor_byte(fx->path, pos, 0x20);
 		if (res.status != VERIFY_TAMPERED)
 			fail_msg("byte %ld flipped: status %d", pos, res.status);
@@ -191,7 +167,7 @@ test_flip_any_byte(void **state)
 			    (unsigned long long)res.offset, (unsigned long long)lo,
 			    (unsigned long long)hi);
 	}
-	assert_int_equal(verify(fx, &fx->pubs).status, VERIFY_OK);
+	assert_int_equal(verify(fx, &fx->rf.pubs).status, VERIFY_OK);
 }
 
 /* Drop the last seal lines as a crash would: verified prefix, unsealed tail. */
@@ -211,13 +187,13 @@ test_truncated_seals_leave_unsealed_tail(void **state)
 	for (cut = 0; cut < len && nl < 3; cut++)
 		nl += text[cut] == '\n';
 	assert_int_equal(truncate(f.seal, (off_t)cut + 20), 0);
-	res = verify(fx, &fx->pubs);
+	res = verify(fx, &fx->rf.pubs);
 	assert_int_equal(res.status, VERIFY_UNSEALED_TAIL);
 	assert_int_equal(res.offset, fx->seal_offsets[1]);
 	assert_int_equal(res.nseals, 2);
 	/* and a recording cut exactly there has no tail, but no final seal either */
 	assert_int_equal(truncate(fx->path, (off_t)fx->seal_offsets[1]), 0);
-	res = verify(fx, &fx->pubs);
+	res = verify(fx, &fx->rf.pubs);
 	assert_int_equal(res.status, VERIFY_INTERRUPTED);
 	free(text);
 }
@@ -229,7 +205,7 @@ test_cut_recording_is_tampered(void **state)
 	struct verify_result res;
 
 	assert_int_equal(truncate(fx->path, (off_t)fx->seal_offsets[1] + 10), 0);
-	res = verify(fx, &fx->pubs);
+	res = verify(fx, &fx->rf.pubs);
 	assert_int_equal(res.status, VERIFY_TAMPERED);
 	assert_int_equal(res.offset, fx->seal_offsets[1] + 10);
 }
@@ -243,7 +219,7 @@ test_appended_bytes_are_tampered(void **state)
 	assert_non_null(fp);
 	fputs("[9999.0, \"o\", \"forged\"]\n", fp);
 	fclose(fp);
-	assert_int_equal(verify(fx, &fx->pubs).status, VERIFY_TAMPERED);
+	assert_int_equal(verify(fx, &fx->rf.pubs).status, VERIFY_TAMPERED);
 }
 
 static void
@@ -253,14 +229,14 @@ test_unknown_recording_key(void **state)
 	struct reckey_set other;
 	char dir[400], pub[4096];
 
-	snprintf(dir, sizeof(dir), "%s/otherkeys", fx->state);
+	snprintf(dir, sizeof(dir), "%s/otherkeys", fx->rf.state);
 	assert_int_equal(reckey_generate(dir, pub, sizeof(pub)), 0);
 	assert_int_equal(reckey_load_public_dir(dir, &other), 0);
 	assert_int_equal(verify(fx, &other).status, VERIFY_BADSIG);
 	reckey_set_free(&other);
 	/* a rotated key: the old public half stays and still verifies */
-	assert_int_equal(reckey_generate(fx->keys, pub, sizeof(pub)), 0);
-	assert_int_equal(reckey_load_public_dir(fx->keys, &other), 0);
+	assert_int_equal(reckey_generate(fx->rf.keys, pub, sizeof(pub)), 0);
+	assert_int_equal(reckey_load_public_dir(fx->rf.keys, &other), 0);
 	assert_int_equal(other.n, 2);
 	assert_int_equal(verify(fx, &other).status, VERIFY_OK);
 	reckey_set_free(&other);
@@ -282,7 +258,7 @@ test_forged_seal_signature(void **state)
 	assert_non_null(sig);
 	/* swap one base64 character for another valid one */
 	xor_byte(f.seal, (long)(sig - text) + 10, sig[10] == 'A' ? 'A' ^ 'B' : sig[10] ^ 'A');
-	res = verify(fx, &fx->pubs);
+	res = verify(fx, &fx->rf.pubs);
 	assert_int_equal(res.status, VERIFY_BADSIG);
 	free(text);
 }
@@ -301,9 +277,9 @@ test_swapped_seal_file(void **state)
 	snprintf(cmd, sizeof(cmd), "cp %s %s", b.seal, a.seal);
 	assert_int_equal(system(cmd), 0);
 	snprintf(fx->path, sizeof(fx->path), "%s", first);
-	assert_int_equal(verify(fx, &fx->pubs).status, VERIFY_BADSIG);
+	assert_int_equal(verify(fx, &fx->rf.pubs).status, VERIFY_BADSIG);
 	unlink(a.seal);
-	assert_int_equal(verify(fx, &fx->pubs).status, VERIFY_MISSING);
+	assert_int_equal(verify(fx, &fx->rf.pubs).status, VERIFY_MISSING);
 }
 
 static void
@@ -312,9 +288,9 @@ test_stream_tamper(void **state)
 	struct fixture *fx = *state;
 
 	make_recording(fx, 0);
-	assert_int_equal(verify(fx, &fx->pubs).status, VERIFY_OK);
+	assert_int_equal(verify(fx, &fx->rf.pubs).status, VERIFY_OK);
 	xor_byte(fx->path, file_size(fx->path) / 2, 0x01);
-	assert_int_equal(verify(fx, &fx->pubs).status, VERIFY_TAMPERED);
+	assert_int_equal(verify(fx, &fx->rf.pubs).status, VERIFY_TAMPERED);
 }
 
 /* History cut back to an earlier seal looks like a crash, unless the seals
@@ -335,7 +311,7 @@ test_checkpoints_catch_cut_history(void **state)
 	assert_int_equal(nbad, 0);
 	assert_int_equal(cps.n, (size_t)fx->nseals);
 	assert_int_equal(recfile_from_path(fx->path, &f), 0);
-	assert_int_equal(verify_recording_against(&f, &fx->pubs, &cps, &res), 0);
+	assert_int_equal(verify_recording_against(&f, &fx->rf.pubs, &cps, &res), 0);
 	assert_int_equal(res.status, VERIFY_OK);
 	/* keep the certificate and two seals, and the bytes they cover */
 	assert_int_equal(file_read(f.seal, 1 << 20, &text, &len), 0);
@@ -343,14 +319,14 @@ test_checkpoints_catch_cut_history(void **state)
 		nl += text[cut] == '\n';
 	assert_int_equal(truncate(f.seal, (off_t)cut), 0);
 	assert_int_equal(truncate(fx->path, (off_t)fx->seal_offsets[1]), 0);
-	assert_int_equal(verify_recording(&f, &fx->pubs, &res), 0);
+	assert_int_equal(verify_recording(&f, &fx->rf.pubs, &res), 0);
 	assert_int_equal(res.status, VERIFY_INTERRUPTED);
-	assert_int_equal(verify_recording_against(&f, &fx->pubs, &cps, &res), 0);
+	assert_int_equal(verify_recording_against(&f, &fx->rf.pubs, &cps, &res), 0);
 	assert_int_equal(res.status, VERIFY_TAMPERED);
 	assert_non_null(strstr(res.why, "exported"));
 	/* a checkpoint that disagrees with its seal */
 	cps.v[0].h[0] ^= 1;
-	assert_int_equal(verify_recording_against(&f, &fx->pubs, &cps, &res), 0);
+	assert_int_equal(verify_recording_against(&f, &fx->rf.pubs, &cps, &res), 0);
 	assert_int_equal(res.status, VERIFY_TAMPERED);
 	assert_int_equal(res.offset, 0);
 	verify_checkpoints_free(&cps);
@@ -367,12 +343,12 @@ test_signer_process(void **state)
 	struct signer *s;
 	void *session_key;
 
-	assert_int_equal(signer_start(fx->keypath, &s), 0);
+	assert_int_equal(signer_start(fx->rf.keypath, &s), 0);
 	assert_int_equal(reckey_new_session(&session_key, pub), 0);
 	assert_int_equal(signer_certify(s, id, pub, 1234, sig, fp), 0);
-	assert_non_null(reckey_set_find(&fx->pubs, fp));
+	assert_non_null(reckey_set_find(&fx->rf.pubs, fp));
 	seal_cert_message(msg, id, pub, 1234);
-	assert_int_equal(reckey_verify_raw(reckey_set_find(&fx->pubs, fp), msg, sizeof(msg),
+	assert_int_equal(reckey_verify_raw(reckey_set_find(&fx->rf.pubs, fp), msg, sizeof(msg),
 	    sig), 0);
 	/* anything but a well-formed session ID is refused */
 	assert_int_equal(signer_certify(s, "0123456789ABCDEF0123456789abcdef", pub, 1, sig, fp),
@@ -382,27 +358,27 @@ test_signer_process(void **state)
 	signer_stop(s);
 	reckey_free(session_key);
 	/* a loose key file is refused at start */
-	assert_int_equal(chmod(fx->keypath, 0644), 0);
-	assert_int_equal(signer_start(fx->keypath, &s), OTG_ERR_PERM);
+	assert_int_equal(chmod(fx->rf.keypath, 0644), 0);
+	assert_int_equal(signer_start(fx->rf.keypath, &s), OTG_ERR_PERM);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_intact_verifies, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flip_any_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intact_verifies, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_flip_any_byte, setup, recfixture_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_seals_leave_unsealed_tail, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_cut_recording_is_tampered, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_appended_bytes_are_tampered, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_recording_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_forged_seal_signature, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_swapped_seal_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stream_tamper, setup, teardown),
+		    recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_cut_recording_is_tampered, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_appended_bytes_are_tampered, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_recording_key, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_forged_seal_signature, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_swapped_seal_file, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_stream_tamper, setup, recfixture_teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoints_catch_cut_history, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_signer_process, setup, teardown),
+		    recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_signer_process, setup, recfixture_teardown),
 	};
 
 	log_init("test_seal", 1, LOG_LEVEL_WARN);
