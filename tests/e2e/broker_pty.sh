@@ -34,74 +34,11 @@ MAINT_ASSETS="plc1 plc2" policy_write "$WORK/extra.conf"
 sed -i 's/^roles = maint$/roles = maint night/' "$WORK/policy.conf"
 broker_start
 
-# drive.py SCRIPT -- ssh command: SCRIPT is lines "send TEXT", "expect TEXT",
-# "resize ROWS COLS", "status N" (the client's exit status)
-cat >"$WORK/drive.py" <<'EOT'
-import fcntl, os, pty, select, signal, struct, sys, termios, time
-script, argv = sys.argv[1], sys.argv[3:]
-def setsize(fd, rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-pid, fd = pty.fork()
-if pid == 0:
-    setsize(0, 30, 100)
-    os.execvp(argv[0], argv)
-buf = b""
-def expect(pat):
-    global buf
-    end = time.time() + 20
-    while pat.encode() not in buf:
-        r, _, _ = select.select([fd], [], [], max(0, end - time.time()))
-        if not r:
-            os.kill(pid, signal.SIGKILL)
-            sys.exit("timeout waiting for %r; got %r" % (pat, buf[-400:]))
-        try:
-            d = os.read(fd, 4096)
-        except OSError:
-            d = b""
-        if not d:
-            sys.exit("end of output waiting for %r; got %r" % (pat, buf[-400:]))
-        buf += d
-    buf = buf[buf.index(pat.encode()) + len(pat):]
-for line in open(script).read().splitlines():
-    op, _, arg = line.partition(" ")
-    if op == "send":
-        os.write(fd, arg.encode().decode("unicode_escape").encode())
-    elif op == "expect":
-        expect(arg)
-    elif op == "resize":
-        rows, cols = map(int, arg.split())
-        setsize(fd, rows, cols)
-        os.kill(pid, signal.SIGWINCH)
-        time.sleep(0.3)
-    elif op == "status":
-        end = time.time() + 20
-        while time.time() < end:
-            done, st = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            got = b""
-            if select.select([fd], [], [], 0.05)[0]:
-                try:
-                    got = os.read(fd, 4096)
-                except OSError:
-                    pass
-            if not got:
-                time.sleep(0.05)	# a closed pty reads as EIO at once
-        else:
-            os.kill(pid, signal.SIGKILL)
-            sys.exit("the client did not exit")
-        code = os.WEXITSTATUS(st) if os.WIFEXITED(st) else -1
-        if code != int(arg):
-            sys.exit("exit status %d, wanted %s" % (code, arg))
-print("driven: " + script)
-EOT
+# a script for tests/e2e/ptydrive.py, as USER with KEY (else alice's), with the
+# vendor's LANG and a variable the broker must not pass on
 drive() {	# SCRIPT USER
-	local script=$1 user=$2
-	"$E2E_PY" "$WORK/drive.py" "$script" -- ssh -tt -F /dev/null -o BatchMode=yes \
-		-o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile="$WORK/known_hosts" -o LogLevel=ERROR \
-		-o SetEnv="LANG=C.UTF-8 OTG_SECRET=nope" -o SendEnv=LANG \
-		-i "${VKEY:-$WORK/alice_key}" -p "$BROKER_PORT" "$user@127.0.0.1"
+	pty_drive "$1" "${VKEY:-$WORK/alice_key}" "$2" \
+		-o SetEnv="LANG=C.UTF-8 OTG_SECRET=nope" -o SendEnv=LANG
 }
 
 cat >"$WORK/shell.txt" <<'EOT'

@@ -246,10 +246,12 @@ e2e_finish() {
 }
 
 # Drive an interactive ssh session through the broker on a pty with a
-# tests/e2e/ptydrive.py script: pty_drive SCRIPTFILE KEY USER+ASSET
+# tests/e2e/ptydrive.py script: pty_drive SCRIPTFILE KEY USER+ASSET [SSH OPTION...]
 pty_drive() {
-	timeout 60 "$E2E_PY" "$TOP/tests/e2e/ptydrive.py" "$1" -- ssh -tt -F /dev/null \
+	local script=$1 key=$2 user=$3
+	shift 3
+	timeout 60 "$E2E_PY" "$TOP/tests/e2e/ptydrive.py" "$script" -- ssh -tt -F /dev/null \
 		-o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile="$WORK/known_hosts" -o LogLevel=ERROR -i "$2" \
-		-p "$BROKER_PORT" "$3@127.0.0.1"
+		-o UserKnownHostsFile="$WORK/known_hosts" -o LogLevel=ERROR -i "$key" \
+		"$@" -p "$BROKER_PORT" "$user@127.0.0.1"
 }

@@ -1,10 +1,14 @@
-# ptydrive.py SCRIPT -- COMMAND...: run COMMAND on a pty and follow SCRIPT, one
-# step a line: "send TEXT" (backslash escapes), "expect TEXT" (20 s), "run CMD"
-# (a shell command, e.g. otgate approve), "sleep S", "status N" (the exit status).
-import os, pty, select, signal, subprocess, sys, time
+# ptydrive.py SCRIPT -- COMMAND...: run COMMAND on a pty of 30 rows and 100
+# columns and follow SCRIPT, one step a line: "send TEXT" (backslash escapes),
+# "expect TEXT" (20 s), "resize ROWS COLS" (and SIGWINCH), "run CMD" (a shell
+# command, e.g. otgate approve), "sleep S", "status N" (the exit status).
+import fcntl, os, pty, select, signal, struct, subprocess, sys, termios, time
 script, argv = sys.argv[1], sys.argv[3:]
+def setsize(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 pid, fd = pty.fork()
 if pid == 0:
+    setsize(0, 30, 100)
     os.execvp(argv[0], argv)
 buf = b""
 def expect(pat):
@@ -29,6 +33,11 @@ for line in open(script).read().splitlines():
         os.write(fd, arg.encode().decode("unicode_escape").encode())
     elif op == "expect":
         expect(arg)
+    elif op == "resize":
+        rows, cols = map(int, arg.split())
+        setsize(fd, rows, cols)
+        os.kill(pid, signal.SIGWINCH)
+        time.sleep(0.3)
     elif op == "run":
         r = subprocess.run(arg, shell=True)
         if r.returncode != 0:
