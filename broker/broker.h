@@ -82,6 +82,7 @@ int policystore_keep(const char *state_dir, const struct policy *p);
  * broker's own uid, or a member of otgate-admin). The daemon supplies the verbs'
  * work through these callbacks; each writes its reply text into out. */
 struct control;
+struct control_client;
 /* who is asking, as SO_PEERCRED and SO_PEERGROUPS saw it at connect */
 #define CONTROL_PEER_GROUPS 64
 struct control_peer {
@@ -108,10 +109,26 @@ struct control_ops {
 	/* may be NULL: `approve N [FOR]` (approve 1) or `deny N [REASON]`; 0 ok */
 	int (*answer)(int approve, const char *id, const char *value,
 	    const struct control_peer *peer, struct buf *out, void *arg);
+	/* may be NULL: `watch ID` from peer on cl: 0 once cl streams
+	 * (control_stream_start), -1 with why in out */
+	int (*watch)(const char *id, struct control_client *cl,
+	    const struct control_peer *peer, struct buf *out, void *arg);
 };
 int control_open(struct event_base *base, const char *path,
     const struct control_ops *ops, void *arg, struct control **out);
 void control_close(struct control *c);
+/* A client that streams (watch) instead of getting one reply. gone runs once
+ * when the client leaves or fails before control_stream_end; drained when what
+ * it has not read yet fell to CONTROL_STREAM_LOW bytes. */
+typedef void control_stream_cb(void *arg);
+void control_stream_start(struct control_client *cl, control_stream_cb *gone,
+    control_stream_cb *drained, void *arg);
+/* Queue one message (cut into pieces of CONTROL_STREAM_CHUNK bytes); returns
+ * the bytes the client has not read yet, including these. */
+size_t control_stream_send(struct control_client *cl, uint16_t type, const void *p,
+    size_t len);
+/* The last message; the client closes once it is written, gone never runs. */
+void control_stream_end(struct control_client *cl, uint16_t type, const char *msg);
 
 /* ---- the engine: otgated's own modules (bridge, listener, vendor, auth, menu,
  * asset, relay, session, server). ---- */
@@ -323,6 +340,7 @@ struct session {
 	char *reason;		/* the vendor's reason for access, NULL none */
 	struct reason_line *reason_line;	/* reason.c: the line being typed */
 	struct transfer *transfer;	/* transfer.c: sftp channels, else NULL */
+	struct watch *watch;	/* watch.c: pty sessions once output came, else NULL */
 	struct forward *forward;	/* forward.c: direct-tcpip channels, else NULL */
 	struct session *next;	/* in conn->sessions */
 	unsigned refs;
@@ -647,6 +665,10 @@ int deadpeer_arm(int fd, uint64_t keepalive);
  * vendor and audited (session.kill) with uid. 0, or -1 with why in out. */
 int operator_kill(struct server *srv, const char *id, const char *reason, uid_t uid,
     struct buf *out);
+/* The active session id (a unique prefix) names, or NULL with why in out,
+ * each line starting with verb. */
+struct session *operator_session(struct server *srv, const char *verb, const char *id,
+    struct buf *out);
 
 /* limits.c: at the decision (after ALLOW), keep d's max-session and
  * idle-timeout for s and check a's max-sessions: -1 after refusing s with who
@@ -687,6 +709,42 @@ int onrequest_start(struct server *srv);
 void onrequest_run(struct server *srv, unsigned long id, const char *user,
     const char *company, const char *asset, const char *reason, time_t since);
 void onrequest_stop(struct server *srv);
+
+/* screen.c: the screen a pty session shows, as a libvterm model fed with the
+ * asset's output (pure). The model is at most SCREEN_ROWS_MAX x
+ * SCREEN_COLS_MAX; the alternate screen's buffer exists once it is used.
+ * screen_render appends a sequence that redraws the screen on a terminal:
+ * cursor hidden, reset, clear, each non-blank cell with its attributes (SGR),
+ * the cursor's position and visibility. */
+#define SCREEN_ROWS_MAX 200
+#define SCREEN_COLS_MAX 400
+struct screen;
+int screen_new(int rows, int cols, struct screen **out);
+void screen_free(struct screen *sc);
+void screen_feed(struct screen *sc, const void *data, size_t len);
+void screen_resize(struct screen *sc, int rows, int cols);
+void screen_size(const struct screen *sc, int *rows, int *cols);
+int screen_render(const struct screen *sc, struct buf *out);
+
+/* watch.c: `otgate watch ID`, a read-only live view of a pty session for
+ * an operator: the current screen (screen.c, built from the last
+ * WATCH_TAIL_MAX bytes of output each pty session keeps), then the asset's
+ * output as it goes to the vendor, until the session ends or the watcher
+ * leaves. Nothing flows back. A watcher that falls WATCH_BACKLOG_MAX behind
+ * gets no more live output until it has read what it has, then the current
+ * screen again. The vendor is told (announce-watch) and the audit log has
+ * session.watch and session.watch.end with the operator's uid and name. */
+#define WATCH_BACKLOG_MAX (256u * 1024)
+#define WATCH_TAIL_MAX (64u * 1024)
+struct watch;
+/* relay.c: output on its way to the vendor; s->cols x s->rows changed */
+void watch_output(struct session *s, const void *data, size_t len);
+void watch_resize(struct session *s);
+/* session.c: at close; every watcher is told why */
+void watch_end(struct session *s, const char *why);
+/* control: take cl as a watcher of the session id names; 0, or -1 with why */
+int watch_join(struct server *srv, const char *id, struct control_client *cl,
+    const struct control_peer *peer, struct buf *out);
 
 /* Control verbs; reply text into out. */
 void approval_list(struct server *srv, struct buf *out, int json);

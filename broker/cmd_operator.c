@@ -1,17 +1,27 @@
 /*
  * cmd_operator.c: the operator's verbs on running sessions, through the
  * broker's control socket (which checks the caller and audits the uid):
- * `otgate kill ID [--reason TEXT]`, and the answers to just-in-time approval
- * requests: `otgate requests [--json]`, `otgate approve N [--for DURATION]`,
- * `otgate deny N [--reason TEXT]`.
+ * `otgate watch ID` (a live, read-only view of a pty session, its output
+ * neutralised as `otgate replay` does), `otgate kill ID [--reason TEXT]`,
+ * and the answers to just-in-time approval requests: `otgate requests
+ * [--json]`, `otgate approve N [--for DURATION]`, `otgate deny N [--reason
+ * TEXT]`.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "broker/broker.h"
 #include "broker/control-protocol.h"
 #include "cli/cmd.h"
+#include "recorder/recorder.h"
+
+static volatile sig_atomic_t operator_interrupted;
 
 /* Every line of a reply, with any raw control byte made visible. */
 static void
@@ -175,4 +185,142 @@ cmd_deny_main(int argc, char **argv, const char *conf_path)
 {
 	return operator_answer(argc, argv, conf_path, CONTROL_DENY, "--reason",
 	    "deny N [--reason TEXT]");
+}
+
+static void
+operator_sigint_cb(int sig)
+{
+	(void)sig;
+	operator_interrupted = 1;
+}
+
+/* The broker's last word on a watch, escaped, on stderr. */
+static int
+operator_watch_end(const struct control_header *h, const struct buf *body)
+{
+	char line[1024], text[1024];
+
+	snprintf(line, sizeof(line), "%.*s", (int)buf_len(body), (const char *)buf_ptr(body));
+	line[strcspn(line, "\n")] = '\0';
+	escape_str(text, sizeof(text), line);
+	fprintf(stderr, "\r\notgate: %s%s\r\n", h->type == CONTROL_ERROR ?
+	    "the broker refused: " : "", text);
+	return h->type == CONTROL_OK ? CMD_OK : CMD_NO;
+}
+
+/* Show one message of the stream; -1 once it was the last. */
+static int
+operator_watch_show(struct neutralise *nz, const struct control_header *h,
+    const struct buf *body, struct buf *out)
+{
+	char line[512], text[1024];
+
+	if (h->type == CONTROL_NOTE) {
+		snprintf(line, sizeof(line), "%.*s", (int)buf_len(body),
+		    (const char *)buf_ptr(body));
+		escape_str(text, sizeof(text), line);
+		fprintf(stderr, "otgate: watch: %s\r\n", text);
+		return 0;
+	}
+	if (h->type != CONTROL_SCREEN && h->type != CONTROL_OUTPUT)
+		return -1;
+	/* a redraw follows a gap: whatever sequence was cut is void */
+	if (h->type == CONTROL_SCREEN)
+		neutralise_init(nz);
+	buf_reset(out);
+	if (neutralise_feed(nz, out, buf_ptr(body), buf_len(body)) == 0 && buf_len(out) > 0)
+		(void)file_write_all(STDOUT_FILENO, buf_ptr(out), buf_len(out));
+	return 0;
+}
+
+/* Messages until the session ends; q, Ctrl-C or a signal leaves. */
+static int
+operator_watch_loop(int fd, int keys)
+{
+	struct pollfd pfd[2] = { { fd, POLLIN, 0 }, { STDIN_FILENO, POLLIN, 0 } };
+	struct control_header h;
+	struct neutralise nz;
+	struct buf body, out;
+	char why[512], c;
+	int status = CMD_OK;
+
+	neutralise_init(&nz);
+	buf_init(&body, CONTROL_REPLY_MAX);
+	buf_init(&out, BUF_DEFAULT_MAX);
+	while (!operator_interrupted) {
+		if (poll(pfd, keys ? 2 : 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (keys && (pfd[1].revents & POLLIN) && read(STDIN_FILENO, &c, 1) == 1 &&
+		    (c == 'q' || c == 'Q' || c == 0x03))
+			break;
+		if (pfd[0].revents == 0)
+			continue;
+		buf_reset(&body);
+		if (control_stream_next(fd, &h, &body, why, sizeof(why)) != 0) {
+			fprintf(stderr, "\r\notgate: watch: %s\r\n", why);
+			status = CMD_NO;
+			break;
+		}
+		if (operator_watch_show(&nz, &h, &body, &out) != 0) {
+			status = operator_watch_end(&h, &body);
+			break;
+		}
+	}
+	buf_free(&out);
+	buf_free(&body);
+	return status;
+}
+
+int
+cmd_watch_main(int argc, char **argv, const char *conf_path)
+{
+	struct conf *conf = NULL;
+	struct diag d;
+	struct termios saved, keys;
+	struct sigaction sa;
+	char why[512];
+	int fd = -1, have_tty = 0, status = CMD_NO;
+
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: otgate watch ID\n");
+		return CMD_USAGE;
+	}
+	diag_init(&d);
+	if (conf_load(conf_path, &d, &conf) != 0) {
+		diag_print(&d, stderr);
+		goto out;
+	}
+	if (control_stream_open(conf->control, CONTROL_WATCH, 0, argv[1],
+	    strlen(argv[1]) + 1, &fd, why, sizeof(why)) != 0) {
+		fprintf(stderr, "otgate: %s\n", why);
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = operator_sigint_cb;
+	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: poll returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		keys = saved;
+		keys.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		keys.c_cc[VMIN] = 1;
+		keys.c_cc[VTIME] = 0;
+		have_tty = tcsetattr(STDIN_FILENO, TCSANOW, &keys) == 0;
+		fprintf(stderr, "otgate: watching %s (q or Ctrl-C leaves)\r\n", argv[1]);
+	}
+	status = operator_watch_loop(fd, have_tty);
+	if (isatty(STDOUT_FILENO))
+		/* leave no colour behind */
+		(void)file_write_all(STDOUT_FILENO, "\033[0m\033[?25h", 10);
+	if (have_tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+out:
+	if (fd != -1)
+		close(fd);
+	conf_free(conf);
+	diag_free(&d);
+	return status;
 }

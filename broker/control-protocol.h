@@ -37,15 +37,24 @@ enum control_type {
 	CONTROL_REQUESTS = 8,	/* waiting approval requests; CONTROL_F_JSON for JSON lines */
 	CONTROL_APPROVE = 9,	/* body: N NUL [DURATION NUL] (--for) */
 	CONTROL_DENY = 10,	/* body: N NUL [REASON NUL] */
+	CONTROL_WATCH = 11,	/* body: ID NUL; answered by a stream (below) */
 	/* replies */
 	CONTROL_OK = 0x100,	/* done; body is the answer */
 	CONTROL_FAILED = 0x101,	/* understood but refused (reload kept the old policy) */
-	CONTROL_ERROR = 0x102	/* malformed, unknown or not allowed; body says why */
+	CONTROL_ERROR = 0x102,	/* malformed, unknown or not allowed; body says why */
+	/* the stream that answers watch: NOTE and SCREEN first, then OUTPUT,
+	 * SCREEN and NOTE messages in any order, ended by OK (the session ended; body says why)
+	 * or FAILED (the broker dropped the watcher); then the broker closes */
+	CONTROL_SCREEN = 0x103,	/* a redraw of the whole screen: start afresh */
+	CONTROL_OUTPUT = 0x104,	/* the asset's output as the vendor got it */
+	CONTROL_NOTE = 0x105	/* a line for the operator, not for the screen */
 };
 
 #define CONTROL_F_JSON 0x1u
 #define CONTROL_ARG_MAX 256	/* the body of a user verb: a name and its NUL */
 #define CONTROL_REASON_MAX 200	/* an operator's reason (kill), bytes */
+#define CONTROL_STREAM_CHUNK (64u * 1024)	/* the largest body of a stream message */
+#define CONTROL_STREAM_LOW (16u * 1024)	/* a stream's backlog counted as drained */
 
 struct control_header {
 	uint32_t magic;
@@ -76,5 +85,13 @@ const char *control_type_name(uint16_t type);	/* "status", ..., or NULL */
  * when the socket or the broker refuses this user; why says it in one line. */
 int control_request(const char *path, uint16_t type, uint32_t flags, const void *body,
     size_t len, uint16_t *reply_type, struct buf *reply, char *why, size_t whysz);
+
+/* control.c: the client side of a stream (watch), blocking: connect and send
+ * the request (control_request's errors), then read message after message
+ * (each body appended to body) until the type is not a stream's. */
+int control_stream_open(const char *path, uint16_t type, uint32_t flags,
+    const void *body, size_t len, int *fd, char *why, size_t whysz);
+int control_stream_next(int fd, struct control_header *h, struct buf *body, char *why,
+    size_t whysz);
 
 #endif

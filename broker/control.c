@@ -31,6 +31,7 @@
 #define CONTROL_MAX_CLIENTS 16
 #define CONTROL_TIMEOUT_SECS 10	/* broker side, per read or write */
 #define CONTROL_CLIENT_TIMEOUT_SECS 120	/* otgate side: a reload may take a while */
+#define CONTROL_STREAM_TIMEOUT_SECS 30	/* a stream's client that reads nothing */
 
 struct control_client {
 	struct control *control;
@@ -40,6 +41,8 @@ struct control_client {
 	struct control_peer peer;	/* uid, gid and groups for approvers */
 	int replied;		/* reply queued: close once it is written */
 	int closed;		/* waiting for the reaper */
+	control_stream_cb *gone, *drained;	/* a stream's owner (watch) */
+	void *stream_arg;
 	struct control_client *next;
 };
 
@@ -61,19 +64,39 @@ struct control {
 
 /* ---- framing ---- */
 
+static void
+control_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void
+control_header(uint8_t h[CONTROL_HEADER_LEN], uint16_t type, uint32_t flags,
+    uint32_t len)
+{
+	control_put_u32(h, CONTROL_MAGIC);
+	h[4] = CONTROL_VERSION >> 8;
+	h[5] = CONTROL_VERSION & 0xff;
+	h[6] = (uint8_t)(type >> 8);
+	h[7] = (uint8_t)type;
+	control_put_u32(h + 8, flags);
+	control_put_u32(h + 12, len);
+}
+
 int
 control_encode(struct buf *out, uint16_t type, uint32_t flags, const void *body,
     size_t len)
 {
+	uint8_t h[CONTROL_HEADER_LEN];
 	int r;
 
 	if (len > UINT32_MAX || (len > 0 && body == NULL))
 		return OTG_ERR_INVAL;
-	if ((r = buf_put_u32(out, CONTROL_MAGIC)) != 0 ||
-	    (r = buf_putc(out, CONTROL_VERSION >> 8)) != 0 ||
-	    (r = buf_putc(out, CONTROL_VERSION & 0xff)) != 0 ||
-	    (r = buf_putc(out, type >> 8)) != 0 || (r = buf_putc(out, type & 0xff)) != 0 ||
-	    (r = buf_put_u32(out, flags)) != 0 || (r = buf_put_u32(out, (uint32_t)len)) != 0)
+	control_header(h, type, flags, (uint32_t)len);
+	if ((r = buf_put(out, h, sizeof(h))) != 0)
 		return r;
 	return len > 0 ? buf_put(out, body, len) : 0;
 }
@@ -130,9 +153,13 @@ control_type_name(uint16_t type)
 	case CONTROL_REQUESTS: return "requests";
 	case CONTROL_APPROVE: return "approve";
 	case CONTROL_DENY: return "deny";
+	case CONTROL_WATCH: return "watch";
 	case CONTROL_OK: return "ok";
 	case CONTROL_FAILED: return "failed";
 	case CONTROL_ERROR: return "error";
+	case CONTROL_SCREEN: return "screen";
+	case CONTROL_OUTPUT: return "output";
+	case CONTROL_NOTE: return "note";
 	default: return NULL;
 	}
 }
@@ -142,9 +169,14 @@ control_type_name(uint16_t type)
 static void
 control_client_close(struct control_client *cl)
 {
+	control_stream_cb *gone = cl->gone;
+
 	if (cl->closed)
 		return;
 	cl->closed = 1;
+	cl->gone = NULL;
+	if (gone != NULL)
+		gone(cl->stream_arg);
 	bufferevent_disable(cl->bev, EV_READ | EV_WRITE);
 	event_active(cl->control->reaper, EV_TIMEOUT, 0);
 }
@@ -202,6 +234,78 @@ control_reply_error(struct control_client *cl, const char *msg)
 {
 	log_warnx("control: uid %u pid %d: %s", (unsigned)cl->uid, (int)cl->pid, msg);
 	control_reply(cl, CONTROL_ERROR, msg, strlen(msg));
+}
+
+/* ---- streams: a watcher gets messages until the session or it ends ---- */
+
+/* Read-only: whatever a watcher sends is dropped, unread. */
+static void
+control_stream_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	(void)arg;
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void
+control_stream_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct control_client *cl = arg;
+
+	(void)bev;
+	if (cl->drained != NULL)
+		cl->drained(cl->stream_arg);
+}
+
+void
+control_stream_start(struct control_client *cl, control_stream_cb *gone,
+    control_stream_cb *drained, void *arg)
+{
+	struct timeval tv = { CONTROL_STREAM_TIMEOUT_SECS, 0 };
+
+	cl->gone = gone;
+	cl->drained = drained;
+	cl->stream_arg = arg;
+	cl->replied = 1;
+	/* no read timeout: a watcher only listens; a stuck one times out writing */
+	bufferevent_set_timeouts(cl->bev, NULL, &tv);
+	bufferevent_setwatermark(cl->bev, EV_WRITE, CONTROL_STREAM_LOW, 0);
+	bufferevent_setcb(cl->bev, control_stream_read_cb, control_stream_write_cb,
+	    control_event_cb, cl);
+	bufferevent_enable(cl->bev, EV_READ);
+}
+
+size_t
+control_stream_send(struct control_client *cl, uint16_t type, const void *p, size_t len)
+{
+	struct evbuffer *o = bufferevent_get_output(cl->bev);
+	const uint8_t *at = p;
+	uint8_t h[CONTROL_HEADER_LEN];
+	size_t n;
+
+	if (cl->closed)
+		return 0;
+	do {
+		n = len < CONTROL_STREAM_CHUNK ? len : CONTROL_STREAM_CHUNK;
+		control_header(h, type, 0, (uint32_t)n);
+		if (evbuffer_add(o, h, sizeof(h)) != 0 || (n > 0 && evbuffer_add(o, at, n) != 0))
+			return SIZE_MAX;	/* out of memory: the owner sees it as behind */
+		at += n;
+		len -= n;
+	} while (len > 0);
+	return evbuffer_get_length(o);
+}
+
+void
+control_stream_end(struct control_client *cl, uint16_t type, const char *msg)
+{
+	cl->gone = NULL;
+	cl->drained = NULL;
+	if (cl->closed)
+		return;
+	bufferevent_setwatermark(cl->bev, EV_WRITE, 0, 0);
+	control_reply(cl, type, msg, strlen(msg));
 }
 
 /* Split a body of NUL-terminated arguments: their count, or -1 when the body
@@ -262,11 +366,19 @@ control_dispatch(struct control_client *cl, const struct control_header *h,
 		control_reply_error(cl, msg);
 		return;
 	}
+	int watch_verb = h->type == CONTROL_WATCH;
+
+	if (watch_verb && (c->ops->watch == NULL || h->flags != 0 || len != h->len ||
+	    control_args(body, len, args, 1) != 1)) {
+		control_reply_error(cl, "watch takes one session ID");
+		return;
+	}
 	if (h->type == CONTROL_REQUESTS && c->ops->requests == NULL) {
 		control_reply_error(cl, "requests: not supported by this broker");
 		return;
 	}
-	if (!user_verb && !kill_verb && ((h->flags & ~allowed) != 0 || h->len != 0)) {
+	if (!user_verb && !kill_verb && !watch_verb &&
+	    ((h->flags & ~allowed) != 0 || h->len != 0)) {
 		snprintf(msg, sizeof(msg), "%s takes no such flags or arguments", name);
 		control_reply_error(cl, msg);
 		return;
@@ -298,6 +410,13 @@ control_dispatch(struct control_client *cl, const struct control_header *h,
 		if (c->ops->answer(h->type == CONTROL_APPROVE, args[0], args[1], &cl->peer,
 		    &out, c->arg) != 0)
 			type = CONTROL_FAILED;
+		break;
+	case CONTROL_WATCH:
+		if (c->ops->watch(args[0], cl, &cl->peer, &out, c->arg) == 0) {
+			buf_free(&out);
+			return;	/* cl streams now */
+		}
+		type = CONTROL_FAILED;
 		break;
 	default:
 		if (c->ops->user(name + 5, (const char *)body, &out, c->arg) != 0)
@@ -598,6 +717,7 @@ control_close(struct control *c)
 		return;
 	for (cl = c->clients; cl != NULL; cl = next) {
 		next = cl->next;
+		control_client_close(cl);	/* a watcher's session forgets it */
 		bufferevent_free(cl->bev);
 		free(cl);
 	}
@@ -677,17 +797,15 @@ control_connect(const char *path, int *fdp, char *why, size_t whysz)
 }
 
 int
-control_request(const char *path, uint16_t type, uint32_t flags, const void *body,
-    size_t len, uint16_t *reply_type, struct buf *reply, char *why, size_t whysz)
+control_stream_open(const char *path, uint16_t type, uint32_t flags, const void *body,
+    size_t len, int *fdp, char *why, size_t whysz)
 {
-	uint8_t hdr[CONTROL_HEADER_LEN], chunk[16384];
-	struct control_header h;
 	struct buf msg;
-	size_t got, off = 0, want;
+	size_t off = 0;
 	ssize_t n;
 	int fd = -1, r;
 
-	*reply_type = 0;
+	*fdp = -1;
 	buf_init(&msg, CONTROL_HEADER_LEN + CONTROL_REQUEST_MAX);
 	if ((r = control_encode(&msg, type, flags, body, len)) != 0) {
 		snprintf(why, whysz, "request too large");
@@ -705,49 +823,71 @@ control_request(const char *path, uint16_t type, uint32_t flags, const void *bod
 			break;
 		off += (size_t)n;
 	}
+	*fdp = fd;
+out:
+	buf_free(&msg);
+	return r;
+}
+
+int
+control_stream_next(int fd, struct control_header *h, struct buf *body, char *why,
+    size_t whysz)
+{
+	uint8_t hdr[CONTROL_HEADER_LEN], chunk[16384];
+	size_t got, want;
+	int r;
+
 	r = control_read_full(fd, hdr, sizeof(hdr), &got);
 	if (r == OTG_ERR_TRUNCATED) {
 		snprintf(why, whysz, "the broker closed the connection without a reply");
-		r = OTG_ERR_PROTO;
-		goto out;
+		return OTG_ERR_PROTO;
 	}
 	if (r != 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		snprintf(why, whysz, "no reply from the broker within %d s",
 		    CONTROL_CLIENT_TIMEOUT_SECS);
-		goto out;
+		return r;
 	}
 	if (r != 0) {
 		snprintf(why, whysz, "reading the reply: %s", strerror(errno));
-		goto out;
+		return r;
 	}
-	r = control_decode_header(hdr, sizeof(hdr), CONTROL_REPLY_MAX, &h);
+	r = control_decode_header(hdr, sizeof(hdr), CONTROL_REPLY_MAX, h);
 	if (r == OTG_ERR_TOOBIG) {
 		snprintf(why, whysz, "the broker's reply is too large");
-		goto out;
+		return r;
 	}
 	if (r != 0) {
 		snprintf(why, whysz, "the reply is not otgate control protocol version %u",
 		    (unsigned)CONTROL_VERSION);
-		goto out;
+		return r;
 	}
-	for (want = h.len; want > 0; want -= got) {
+	for (want = h->len; want > 0; want -= got) {
 		r = control_read_full(fd, chunk, want < sizeof(chunk) ? want : sizeof(chunk),
 		    &got);
 		if (r != 0) {
 			snprintf(why, whysz, "the broker's reply was cut short");
-			r = OTG_ERR_PROTO;
-			goto out;
+			return OTG_ERR_PROTO;
 		}
-		if ((r = buf_put(reply, chunk, got)) != 0) {
+		if ((r = buf_put(body, chunk, got)) != 0) {
 			snprintf(why, whysz, "the broker's reply is too large");
-			goto out;
+			return r;
 		}
 	}
-	*reply_type = h.type;
-	r = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	buf_free(&msg);
+	return 0;
+}
+
+int
+control_request(const char *path, uint16_t type, uint32_t flags, const void *body,
+    size_t len, uint16_t *reply_type, struct buf *reply, char *why, size_t whysz)
+{
+	struct control_header h;
+	int fd, r;
+
+	*reply_type = 0;
+	if ((r = control_stream_open(path, type, flags, body, len, &fd, why, whysz)) != 0)
+		return r;
+	if ((r = control_stream_next(fd, &h, reply, why, whysz)) == 0)
+		*reply_type = h.type;
+	close(fd);
 	return r;
 }

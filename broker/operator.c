@@ -41,42 +41,52 @@ operator_id_ok(const char *id)
 	return id[n] == '\0' && n >= OPERATOR_ID_MIN && n <= 32;
 }
 
+struct session *
+operator_session(struct server *srv, const char *verb, const char *id, struct buf *out)
+{
+	struct operator_find f = { id, strlen(id), NULL, 0 };
+
+	if (!operator_id_ok(id)) {
+		buf_printf(out, "%s: a session ID is 8 to 32 lowercase hex characters "
+		    "(see otgate sessions --active)\n", verb);
+		return NULL;
+	}
+	vendor_foreach_session(srv, operator_find_cb, &f);
+	if (f.matches == 0) {
+		buf_printf(out, "%s: no active session %s (it may have ended)\n", verb, id);
+		return NULL;
+	}
+	if (f.matches > 1) {
+		buf_printf(out, "%s: %s names %u sessions; give more of the ID\n", verb, id,
+		    f.matches);
+		return NULL;
+	}
+	return f.found;
+}
+
 int
 operator_kill(struct server *srv, const char *id, const char *reason, uid_t uid,
     struct buf *out)
 {
-	struct operator_find f = { id, strlen(id), NULL, 0 };
+	struct session *s;
 	char why[CONTROL_REASON_MAX + 64];
 
-	if (!operator_id_ok(id)) {
-		buf_printf(out, "kill: a session ID is 8 to 32 lowercase hex characters "
-		    "(see otgate sessions --active)\n");
-		return -1;
-	}
 	/* any bytes: the vendor's line and the audit log escape them */
 	if (strlen(reason) > CONTROL_REASON_MAX) {
 		buf_printf(out, "kill: the reason must be at most %u bytes\n",
 		    CONTROL_REASON_MAX);
 		return -1;
 	}
-	vendor_foreach_session(srv, operator_find_cb, &f);
-	if (f.matches == 0) {
-		buf_printf(out, "kill: no active session %s (it may have ended)\n", id);
+	if ((s = operator_session(srv, "kill", id, out)) == NULL)
 		return -1;
-	}
-	if (f.matches > 1) {
-		buf_printf(out, "kill: %s names %u sessions; give more of the ID\n", id,
-		    f.matches);
-		return -1;
-	}
 	snprintf(why, sizeof(why), "ended by an operator%s%s", reason[0] ? ": " : "",
 	    reason);
 	server_audit(srv, "session.kill", (struct audit_field[]){
-	    AUDIT_STR("session", f.found->id), AUDIT_STR("conn", f.found->conn->id),
-	    AUDIT_STR("user", f.found->conn->user), AUDIT_STR("asset", f.found->asset),
+	    AUDIT_STR("session", s->id), AUDIT_STR("conn", s->conn->id),
+	    AUDIT_STR("user", s->conn->user), AUDIT_STR("asset", s->asset),
 	    AUDIT_NUM("uid", uid), AUDIT_STR("reason", reason) }, 6);
-	buf_printf(out, "session %s ended\n", f.found->id);
+	buf_printf(out, "session %s ended\n", s->id);
 	/* the vendor's last line; session.end and the sealed recording follow */
-	session_refuse(f.found, NULL, why);
+	session_refuse(s, NULL, why);
 	return 0;
 }

@@ -192,10 +192,12 @@ relay_forward(struct session *s, enum relay_stream st, const void *data, size_t 
 {
 	if (record_data(s, st == RELAY_TO_ASSET, data, len) != 0)
 		return -1;
-	if (st == RELAY_TO_ASSET)
+	if (st == RELAY_TO_ASSET) {
 		s->bytes_in += len;
-	else
+	} else {
 		s->bytes_out += len;
+		watch_output(s, data, len);
+	}
 	if (s->transfer != NULL && st != RELAY_TO_VENDOR_STDERR) {
 		/* sftp streams on; the broker's answers to refusals join the
 		 * stream to the vendor between two of the asset's packets */
@@ -264,6 +266,7 @@ relay_requests(struct session *s, ssh_channel ach)
 		if (record_resize(s) != 0)
 			return -1;
 		ssh_channel_change_pty_size(ach, s->cols, s->rows);
+		watch_resize(s);
 		s->resized = 0;
 	}
 	if (s->signal != NULL) {

@@ -258,9 +258,17 @@ server_answer_cb(int approve, const char *id, const char *value,
 	return approval_answer(arg, approve, id, value, peer, out);
 }
 
+static int
+server_watch_cb(const char *id, struct control_client *cl,
+    const struct control_peer *peer, struct buf *out, void *arg)
+{
+	return watch_join(arg, id, cl, peer, out);
+}
+
 static const struct control_ops server_control_ops = {
 	server_status_cb, server_sessions_cb, server_reload_cb, server_command_cb,
-	server_user_cb, server_kill_cb, server_requests_cb, server_answer_cb
+	server_user_cb, server_kill_cb, server_requests_cb, server_answer_cb,
+	server_watch_cb
 };
 
 static void

@@ -202,6 +202,7 @@ session_close(struct session *s, const char *why)
 	}
 	transfer_end(s);
 	forward_end(s);
+	watch_end(s, why);
 	record_session_close(s);
 	if (s->started) {
 		server_audit(s->conn->srv, "session.end", (struct audit_field[]){

@@ -41,6 +41,8 @@ static const struct siem_event {
 	{ "approval.expired", "Approval request expired", 3, 5 },
 	{ "approval.refused", "Approval refused to a non-approver", 6, 4 },
 	{ "session.kill", "Session ended by an operator", 5, 5 },
+	{ "session.watch", "Operator watches a session", 3, 5 },
+	{ "session.watch.end", "Operator stopped watching", 2, 6 },
 	{ "session.limit", "Session ended at its time limit", 3, 5 },
 	{ "session.busy", "Asset busy (max-sessions)", 3, 5 },
 	{ "hostkey.mismatch", "Asset host key mismatch", 8, 4 },

@@ -33,6 +33,7 @@ int cmd_reload_main(int argc, char **argv, const char *conf_path);
 
 /* broker/cmd_operator.c: the operator's verbs on running sessions */
 int cmd_kill_main(int argc, char **argv, const char *conf_path);
+int cmd_watch_main(int argc, char **argv, const char *conf_path);
 int cmd_requests_main(int argc, char **argv, const char *conf_path);
 int cmd_approve_main(int argc, char **argv, const char *conf_path);
 int cmd_deny_main(int argc, char **argv, const char *conf_path);

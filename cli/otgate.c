@@ -19,6 +19,7 @@ static const struct cmd_verb verbs[] = {
 	    "sessions [--user U] [--asset A] [--since T] [--until T] [--state DIR] [--json]",
 	    cmd_sessions_main },
 	{ "reload", "reload", cmd_reload_main },
+	{ "watch", "watch ID", cmd_watch_main },
 	{ "kill", "kill ID [--reason TEXT]", cmd_kill_main },
 	{ "requests", "requests [--json]", cmd_requests_main },
 	{ "approve", "approve N [--for DURATION]", cmd_approve_main },

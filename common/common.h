@@ -160,6 +160,7 @@ struct conf {
 	uint64_t approval_timeout;	/* seconds a request waits for an operator */
 	char *on_request;	/* command told of each approval request, NULL none */
 	int seccomp;		/* 0 enforce, 1 log, 2 off (broker's enum sandbox_mode) */
+	int announce_watch;	/* tell the vendor when an operator watches */
 };
 /* Read and check path; every problem goes to d. 0, or OTG_ERR_INVAL with
  * errors in d (and *out NULL). */
@@ -188,6 +189,7 @@ int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) OTG_PRINTF(2, 3);
 int buf_put_u32(struct buf *b, uint32_t v);	/* big-endian */
 int buf_put_u64(struct buf *b, uint64_t v);
+int buf_put_utf8(struct buf *b, uint32_t cp);	/* cp <= 0x10ffff */
 int buf_get(struct buf *b, void *p, size_t n);
 int buf_get_u8(struct buf *b, uint8_t *v);
 int buf_get_u32(struct buf *b, uint32_t *v);
@@ -219,6 +221,8 @@ int file_mkdirs(const char *path, mode_t mode);	/* like mkdir -p */
 int file_create(const char *path, mode_t mode);
 /* Write a whole file atomically: temp file, fsync, rename. */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* All of len bytes to fd, again after EINTR and short writes; OTG_ERR_IO. */
+int file_write_all(int fd, const void *data, size_t len);
 
 /* tz.c: time zones from TZif files (RFC 8536), resolved once; conversions are
  * pure and never touch the global TZ. */

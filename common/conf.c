@@ -14,7 +14,7 @@
 #include "common/common.h"
 
 enum conf_type { CONF_PATH, CONF_PATHS, CONF_STRING, CONF_LISTEN, CONF_EGRESS, CONF_STARTUPS,
-	CONF_UINT, CONF_FAILURES, CONF_DURATION, CONF_SIEM, CONF_SECCOMP };
+	CONF_UINT, CONF_FAILURES, CONF_DURATION, CONF_SIEM, CONF_SECCOMP, CONF_BOOL };
 
 struct conf_key {
 	const char *key;
@@ -55,6 +55,7 @@ static const struct conf_key conf_keys[] = {
 	{ "approval-timeout", CONF_DURATION, CONF_OFF(approval_timeout), "10m", 0 },
 	{ "on-request", CONF_PATH, CONF_OFF(on_request), NULL, 0 },
 	{ "seccomp", CONF_SECCOMP, CONF_OFF(seccomp), "enforce", 0 },
+	{ "announce-watch", CONF_BOOL, CONF_OFF(announce_watch), "yes", 0 },
 };
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -238,6 +239,9 @@ conf_apply(struct conf *c, const struct conf_key *k, const char *v,
 			}
 		}
 		return OTG_ERR_INVAL;
+	case CONF_BOOL:
+		*expect = "yes or no";
+		return value_bool(v, (int *)field);
 	case CONF_SECCOMP:
 		*expect = "enforce, log or off";
 		for (i = 0; i < sizeof(conf_seccomp) / sizeof(conf_seccomp[0]); i++) {

@@ -153,11 +153,27 @@ file_create(const char *path, mode_t mode)
 }
 
 int
+file_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return OTG_ERR_IO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
 file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char tmp[PATH_MAX];
-	const char *p = data;
-	ssize_t n;
 	int fd, r = OTG_ERR_IO;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
@@ -166,16 +182,7 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	unlink(tmp);
 	if ((fd = file_create(tmp, mode)) == -1)
 		return OTG_ERR_IO;
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto out;
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) == -1)
+	if (file_write_all(fd, data, len) != 0 || fsync(fd) == -1)
 		goto out;
 	if (close(fd) == -1) {
 		fd = -1;

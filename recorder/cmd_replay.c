@@ -79,19 +79,7 @@ replay_parse_offset(const char *s, double *out)
 static int
 replay_write(const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(STDOUT_FILENO, b, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return OTG_ERR_IO;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return file_write_all(STDOUT_FILENO, p, n);
 }
 
 /* Handle a key; 1 when the auditor quits. */

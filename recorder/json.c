@@ -51,34 +51,6 @@ json_hex4(struct json_parser *ps, unsigned *v)
 	return 0;
 }
 
-static int
-json_put_cp(struct buf *b, unsigned cp)
-{
-	uint8_t u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (uint8_t)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (uint8_t)(0xc0 | cp >> 6);
-		u[1] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (uint8_t)(0xe0 | cp >> 12);
-		u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (uint8_t)(0xf0 | cp >> 18);
-		u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (uint8_t)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return buf_put(b, u, n);
-}
-
 /* A \u escape, joining a surrogate pair; a lone half becomes U+FFFD. */
 static int
 json_unicode_escape(struct json_parser *ps, struct buf *b)
@@ -90,19 +62,19 @@ json_unicode_escape(struct json_parser *ps, struct buf *b)
 	if ((r = json_hex4(ps, &hi)) != 0)
 		return r;
 	if (hi >= 0xdc00 && hi <= 0xdfff)
-		return json_put_cp(b, 0xfffd);
+		return buf_put_utf8(b, 0xfffd);
 	if (hi < 0xd800 || hi > 0xdbff)
-		return json_put_cp(b, hi);
+		return buf_put_utf8(b, hi);
 	save = ps->p;
 	if (ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u') {
 		ps->p += 2;
 		if ((r = json_hex4(ps, &lo)) != 0)
 			return r;
 		if (lo >= 0xdc00 && lo <= 0xdfff)
-			return json_put_cp(b, 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00));
+			return buf_put_utf8(b, 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00));
 	}
 	ps->p = save;
-	return json_put_cp(b, 0xfffd);
+	return buf_put_utf8(b, 0xfffd);
 }
 
 static int

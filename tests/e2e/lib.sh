@@ -11,6 +11,7 @@
 #   vssh USER [ssh args...]        ssh -p $BROKER_PORT USER@127.0.0.1 ...
 #   check WHAT CMD...              run CMD; on failure print WHAT and fail
 #   audit_has EVENT [TEXT]         the audit log has EVENT (with TEXT on that line)
+#   session_live ASSET             the ID of a session on ASSET once it relays
 set -u
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	echo "skip: lib.sh is sourced by the e2e tests, not one itself"
@@ -254,4 +255,16 @@ pty_drive() {
 		-o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no \
 		-o UserKnownHostsFile="$WORK/known_hosts" -o LogLevel=ERROR -i "$key" \
 		"$@" -p "$BROKER_PORT" "$user@127.0.0.1"
+}
+
+# The ID of a session on ASSET once it relays (the first listed), within 10 s.
+session_live() {	# ASSET
+	local _ id
+	for _ in $(seq 1 100); do
+		id=$("$OTGATE" -f "$WORK/otgated.conf" sessions --active |
+			awk -v a="$1" '$3 == a && $6 != "-" {print $1; exit}')
+		[ -n "$id" ] && { echo "$id"; return 0; }
+		sleep 0.1
+	done
+	return 1
 }

@@ -13,19 +13,10 @@ broker_start
 O() { "$OTGATE" -f "$WORK/otgated.conf" "$@"; }
 not() { ! "$@" 2>/dev/null; }
 
-live_id() {	# the ID of the session on plc1 once it relays
-	local _ id
-	for _ in $(seq 1 100); do
-		id=$(O sessions --active | awk '$3 == "plc1" && $6 != "-" {print $1}')
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
 
 vssh alice+plc1 'echo started; sleep 30; echo not-killed' >"$WORK/v.out" 2>"$WORK/v.err" &
 live=$!
-id=$(live_id)
+id=$(session_live plc1)
 check "a session runs ($id)" [ -n "$id" ]
 start=$(date +%s)
 O kill "${id:0:10}" --reason $'line stopped \e[31mby shift lead' >"$WORK/out" 2>"$WORK/err"; rc=$?

@@ -12,15 +12,6 @@ policy_write "$WORK/extra"
 broker_start
 O() { "$OTGATE" -f "$WORK/otgated.conf" "$@"; }
 
-live_id() {	# the ID of the session on plc1 once it relays
-	local _ id
-	for _ in $(seq 1 100); do
-		id=$(O sessions --active | awk '$3 == "plc1" && $6 != "-" {print $1}')
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
 role_set() {	# KEY = VALUE lines for role maint, then reload
 	cp "$WORK/policy.base" "$WORK/policy.conf"
 	sed -i "/^\[role maint\]$/a $1" "$WORK/policy.conf"
@@ -31,7 +22,7 @@ cp "$WORK/policy.conf" "$WORK/policy.base"
 # --- max-sessions = 1
 vssh alice+plc1 'sleep 20' >/dev/null 2>&1 &
 first=$!
-id=$(live_id)
+id=$(session_live plc1)
 check "the first vendor is on plc1" [ -n "$id" ]
 vssh alice+plc1 'echo second' >"$WORK/out" 2>"$WORK/err"; rc=$?
 cat "$WORK/err"

@@ -1,0 +1,317 @@
+/*
+ * screen.c: the screen a pty session's vendor sees, kept as a libvterm model
+ * fed with the asset's output, so that `otgate watch` can start from the
+ * current screen instead of replaying the session from its first byte.
+ * screen_render turns the model into one sequence that redraws it on any
+ * terminal: reset, clear, every non-blank cell with its attributes, the cursor.
+ *
+ * Memory: libvterm keeps 36 bytes a cell, twice when the alternate screen is
+ * enabled. The alternate buffer is therefore enabled only once the output
+ * asks for it (CSI ? 47/1047/1049 h, found by a small scan ahead of libvterm),
+ * and the model is never larger than SCREEN_ROWS_MAX x SCREEN_COLS_MAX
+ * whatever size the vendor's client claims. Pure: no I/O.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vterm.h>
+
+#include "broker/broker.h"
+
+enum { SCAN_TEXT, SCAN_ESC, SCAN_CSI };
+
+struct screen {
+	VTerm *vt;
+	VTermScreen *vs;
+	int rows, cols;
+	int cursor_visible;
+	int alt_enabled;
+	int scan;		/* SCAN_*: where the alternate-screen scan is */
+	char params[32];	/* of the CSI sequence being scanned */
+	size_t nparams;
+};
+
+static int
+screen_settermprop_cb(VTermProp prop, VTermValue *val, void *arg)
+{
+	struct screen *sc = arg;
+
+	if (prop == VTERM_PROP_CURSORVISIBLE)
+		sc->cursor_visible = val->boolean;
+	return 1;
+}
+
+/* Answers to queries (DA, DSR) would go to the asset: nobody wants them. */
+static void
+screen_output_cb(const char *s, size_t len, void *arg)
+{
+	(void)s;
+	(void)len;
+	(void)arg;
+}
+
+static const VTermScreenCallbacks screen_callbacks = {
+	.settermprop = screen_settermprop_cb,
+};
+
+static void
+screen_clamp(int *rows, int *cols)
+{
+	*rows = *rows < 1 ? 24 : *rows > SCREEN_ROWS_MAX ? SCREEN_ROWS_MAX : *rows;
+	*cols = *cols < 1 ? 80 : *cols > SCREEN_COLS_MAX ? SCREEN_COLS_MAX : *cols;
+}
+
+int
+screen_new(int rows, int cols, struct screen **out)
+{
+	struct screen *sc;
+
+	*out = NULL;
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		return OTG_ERR_NOMEM;
+	screen_clamp(&rows, &cols);
+	if ((sc->vt = vterm_new(rows, cols)) == NULL) {
+		free(sc);
+		return OTG_ERR_NOMEM;
+	}
+	sc->rows = rows;
+	sc->cols = cols;
+	sc->cursor_visible = 1;
+	vterm_set_utf8(sc->vt, 1);
+	vterm_output_set_callback(sc->vt, screen_output_cb, NULL);
+	sc->vs = vterm_obtain_screen(sc->vt);
+	vterm_screen_set_callbacks(sc->vs, &screen_callbacks, sc);
+	vterm_screen_reset(sc->vs, 1);
+	*out = sc;
+	return 0;
+}
+
+void
+screen_free(struct screen *sc)
+{
+	if (sc == NULL)
+		return;
+	vterm_free(sc->vt);
+	free(sc);
+}
+
+/* Does "?47;1049" (a DECSET's parameters) switch to the alternate screen? */
+static int
+screen_alt_params(const char *p)
+{
+	long v;
+	char *end;
+
+	if (*p++ != '?')
+		return 0;
+	while (*p != '\0') {
+		v = strtol(p, &end, 10);
+		if (end != p && (v == 47 || v == 1047 || v == 1049))
+			return 1;
+		p = *end != '\0' ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* The scan ahead of libvterm: 1 when data asks for the alternate screen. */
+static int
+screen_scan(struct screen *sc, const uint8_t *p, size_t len)
+{
+	size_t i;
+	int want = 0;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == 0x1b) {
+			sc->scan = SCAN_ESC;
+		} else if (sc->scan == SCAN_ESC) {
+			sc->scan = p[i] == '[' ? SCAN_CSI : SCAN_TEXT;
+			sc->nparams = 0;
+		} else if (sc->scan == SCAN_CSI && p[i] >= 0x20 && p[i] <= 0x3f) {
+			if (sc->nparams < sizeof(sc->params) - 1)
+				sc->params[sc->nparams++] = (char)p[i];
+		} else if (sc->scan == SCAN_CSI) {
+			sc->params[sc->nparams] = '\0';
+			want |= p[i] == 'h' && screen_alt_params(sc->params);
+			sc->scan = SCAN_TEXT;
+		}
+	}
+	return want;
+}
+
+void
+screen_feed(struct screen *sc, const void *data, size_t len)
+{
+	if (!sc->alt_enabled && screen_scan(sc, data, len)) {
+		vterm_screen_enable_altscreen(sc->vs, 1);
+		sc->alt_enabled = 1;
+	}
+	vterm_input_write(sc->vt, data, len);
+}
+
+void
+screen_resize(struct screen *sc, int rows, int cols)
+{
+	screen_clamp(&rows, &cols);
+	if (rows == sc->rows && cols == sc->cols)
+		return;
+	sc->rows = rows;
+	sc->cols = cols;
+	vterm_set_size(sc->vt, rows, cols);
+}
+
+void
+screen_size(const struct screen *sc, int *rows, int *cols)
+{
+	*rows = sc->rows;
+	*cols = sc->cols;
+}
+
+static int
+screen_put_color(struct buf *out, const VTermColor *c, int bg)
+{
+	int base = bg ? 40 : 30;
+
+	if (bg ? VTERM_COLOR_IS_DEFAULT_BG(c) : VTERM_COLOR_IS_DEFAULT_FG(c))
+		return 0;
+	if (VTERM_COLOR_IS_RGB(c))
+		return buf_printf(out, ";%d;2;%u;%u;%u", base + 8, c->rgb.red, c->rgb.green,
+		    c->rgb.blue);
+	if (c->indexed.idx < 8)
+		return buf_printf(out, ";%d", base + c->indexed.idx);
+	if (c->indexed.idx < 16)
+		return buf_printf(out, ";%d", base + 60 + c->indexed.idx - 8);
+	return buf_printf(out, ";%d;5;%u", base + 8, c->indexed.idx);
+}
+
+/* SGR for a cell's pen, always from a reset: "ESC [ 0 ; ... m". */
+static int
+screen_put_pen(struct buf *out, const VTermScreenCell *c)
+{
+	const VTermScreenCellAttrs *a = &c->attrs;
+	int r;
+
+	if ((r = buf_puts(out, "\033[0")) != 0 ||
+	    (a->bold && (r = buf_puts(out, ";1")) != 0) ||
+	    (a->italic && (r = buf_puts(out, ";3")) != 0) ||
+	    (a->underline && (r = buf_puts(out, ";4")) != 0) ||
+	    (a->blink && (r = buf_puts(out, ";5")) != 0) ||
+	    (a->reverse && (r = buf_puts(out, ";7")) != 0) ||
+	    (a->strike && (r = buf_puts(out, ";9")) != 0) ||
+	    (r = screen_put_color(out, &c->fg, 0)) != 0 ||
+	    (r = screen_put_color(out, &c->bg, 1)) != 0)
+		return r;
+	return buf_putc(out, 'm');
+}
+
+static int
+screen_same_color(const VTermColor *a, const VTermColor *b, int bg)
+{
+	int da = bg ? VTERM_COLOR_IS_DEFAULT_BG(a) : VTERM_COLOR_IS_DEFAULT_FG(a);
+	int db = bg ? VTERM_COLOR_IS_DEFAULT_BG(b) : VTERM_COLOR_IS_DEFAULT_FG(b);
+
+	if (da || db)
+		return da && db;
+	return vterm_color_is_equal(a, b);
+}
+
+/* Would both cells be drawn with the same SGR? */
+static int
+screen_same_pen(const VTermScreenCell *a, const VTermScreenCell *b)
+{
+	const VTermScreenCellAttrs *x = &a->attrs, *y = &b->attrs;
+
+	return x->bold == y->bold && x->italic == y->italic &&
+	    !x->underline == !y->underline && x->blink == y->blink &&
+	    x->reverse == y->reverse && x->strike == y->strike &&
+	    screen_same_color(&a->fg, &b->fg, 0) && screen_same_color(&a->bg, &b->bg, 1);
+}
+
+static int
+screen_blank(const VTermScreenCell *c)
+{
+	const VTermScreenCellAttrs *a = &c->attrs;
+
+	return (c->chars[0] == 0 || c->chars[0] == ' ') && !a->underline && !a->reverse &&
+	    !a->strike && VTERM_COLOR_IS_DEFAULT_BG(&c->bg);
+}
+
+/* UTF-8 of one code point; what is not a character becomes U+FFFD. */
+static int
+screen_put_char(struct buf *out, uint32_t u)
+{
+	if (u < 0x20 || (u >= 0x7f && u < 0xa0) || (u >= 0xd800 && u < 0xe000) ||
+	    u > 0x10ffff)
+		u = 0xfffd;
+	return buf_put_utf8(out, u);
+}
+
+static int
+screen_put_cell(struct buf *out, const VTermScreenCell *c)
+{
+	int i, r;
+
+	if (c->chars[0] == 0)
+		return buf_putc(out, ' ');
+	for (i = 0; i < VTERM_MAX_CHARS_PER_CELL && c->chars[i] != 0; i++)
+		if ((r = screen_put_char(out, c->chars[i])) != 0)
+			return r;
+	return 0;
+}
+
+/* One row: its cells up to the last one that is not a default blank. */
+static int
+screen_put_row(const struct screen *sc, int row, struct buf *out,
+    VTermScreenCell *pen)
+{
+	VTermScreenCell c;
+	VTermPos pos = { row, 0 };
+	int last = -1, col, r;
+
+	for (col = 0; col < sc->cols; col++) {
+		pos.col = col;
+		if (vterm_screen_get_cell(sc->vs, pos, &c) && !screen_blank(&c))
+			last = col;
+	}
+	if (last < 0)
+		return 0;
+	if ((r = buf_printf(out, "\033[%d;1H", row + 1)) != 0)
+		return r;
+	for (col = 0; col <= last; col++) {
+		pos.col = col;
+		if (!vterm_screen_get_cell(sc->vs, pos, &c) || c.chars[0] == (uint32_t)-1)
+			continue;	/* the right half of a wide character */
+		if (!screen_same_pen(&c, pen)) {
+			if ((r = screen_put_pen(out, &c)) != 0)
+				return r;
+			*pen = c;
+		}
+		if ((r = screen_put_cell(out, &c)) != 0)
+			return r;
+		if (c.width == 2)
+			col++;
+	}
+	return 0;
+}
+
+int
+screen_render(const struct screen *sc, struct buf *out)
+{
+	VTermScreenCell pen;
+	VTermPos cur;
+	int row, r;
+
+	/* the pen after ESC [ 0 m: default colours, no attributes */
+	memset(&pen, 0, sizeof(pen));
+	pen.fg.type = VTERM_COLOR_DEFAULT_FG;
+	pen.bg.type = VTERM_COLOR_DEFAULT_BG;
+	if ((r = buf_puts(out, "\033[?25l\033[0m\033[H\033[2J")) != 0)
+		return r;
+	for (row = 0; row < sc->rows; row++)
+		if ((r = screen_put_row(sc, row, out, &pen)) != 0)
+			return r;
+	vterm_state_get_cursorpos(vterm_obtain_state(sc->vt), &cur);
+	if ((r = buf_printf(out, "\033[0m\033[%d;%dH", cur.row + 1, cur.col + 1)) != 0)
+		return r;
+	return sc->cursor_visible ? buf_puts(out, "\033[?25h") : 0;
+}

@@ -1,0 +1,231 @@
+/* test_screen.c: the screen model of a pty session and the sequence that
+ * redraws it for a watcher (screen.c): text where it was drawn, attributes,
+ * colours, wide characters, the cursor, the alternate screen, resizing, and
+ * what never reaches the rendering (titles, clipboard, control bytes). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "broker/broker.h"
+
+static char *
+render(const char *input, int rows, int cols)
+{
+	struct screen *sc;
+	struct buf b;
+	char *s;
+
+	assert_int_equal(screen_new(rows, cols, &sc), 0);
+	screen_feed(sc, input, strlen(input));
+	buf_init(&b, 1u << 20);
+	assert_int_equal(screen_render(sc, &b), 0);
+	s = buf_strdup(&b);
+	buf_free(&b);
+	screen_free(sc);
+	return s;
+}
+
+static void
+expect_has(const char *got, const char *want)
+{
+	if (strstr(got, want) == NULL)
+		fail_msg("rendering lacks '%s'; got '%s'", want, got);
+}
+
+static void
+expect_lacks(const char *got, const char *bad)
+{
+	if (strstr(got, bad) != NULL)
+		fail_msg("rendering has '%s'; got '%s'", bad, got);
+}
+
+static void
+test_empty_screen(void **state)
+{
+	char *s = render("", 24, 80);
+
+	(void)state;
+	/* hide the cursor, reset, clear; then the cursor home and shown */
+	assert_string_equal(s, "\033[?25l\033[0m\033[H\033[2J\033[0m\033[1;1H\033[?25h");
+	free(s);
+}
+
+static void
+test_text_where_it_was_drawn(void **state)
+{
+	char *s = render("hello\r\nworld\033[5;10Hthere", 24, 80);
+
+	(void)state;
+	expect_has(s, "\033[1;1Hhello");
+	expect_has(s, "\033[2;1Hworld");
+	/* row 5 from its first column: blanks up to column 10 */
+	expect_has(s, "\033[5;1H         there");
+	/* the cursor after "there": row 5, column 15 */
+	expect_has(s, "\033[0m\033[5;15H\033[?25h");
+	free(s);
+}
+
+static void
+test_cleared_text_is_gone(void **state)
+{
+	char *s = render("old-text\r\n\033[2J\033[Hnew-text", 24, 80);
+
+	(void)state;
+	expect_lacks(s, "old-text");
+	expect_has(s, "\033[1;1Hnew-text");
+	free(s);
+}
+
+static void
+test_attributes_and_colours(void **state)
+{
+	char *s = render("\033[1;31mred\033[0m \033[4;42mgreen\033[0m "
+	    "\033[38;5;200mpink\033[0m \033[38;2;1;2;3mrgb\033[0m \033[7;95mrev", 24, 80);
+
+	(void)state;
+	expect_has(s, "\033[0;1;31mred");
+	expect_has(s, "\033[0m ");
+	expect_has(s, "\033[0;4;42mgreen");
+	expect_has(s, "\033[0;38;5;200mpink");
+	expect_has(s, "\033[0;38;2;1;2;3mrgb");
+	expect_has(s, "\033[0;7;95mrev");
+	free(s);
+}
+
+static void
+test_background_blanks_are_kept(void **state)
+{
+	/* erased with a blue background: a default blank it is not */
+	char *s = render("\033[44m\033[2K\033[0m", 24, 80);
+
+	(void)state;
+	expect_has(s, "\033[1;1H\033[0;44m ");
+	free(s);
+}
+
+static void
+test_wide_and_combining_characters(void **state)
+{
+	char *s = render("\xe6\xbc\xa2\xe5\xad\x97|e\xcc\x81|", 24, 80);
+
+	(void)state;
+	/* each wide character once, no filler for its right half */
+	expect_has(s, "\033[1;1H\xe6\xbc\xa2\xe5\xad\x97|e\xcc\x81|");
+	expect_has(s, "\033[1;8H");
+	free(s);
+}
+
+static void
+test_hidden_cursor(void **state)
+{
+	char *s = render("x\033[?25l", 24, 80);
+
+	(void)state;
+	expect_lacks(s + 6, "\033[?25h");
+	free(s);
+}
+
+static void
+test_hostile_sequences_dropped(void **state)
+{
+	char *s = render("a\033]0;TITLE\007b\033]52;c;SGVsbG8=\007c\033P1$qm\033\\d"
+	    "\033[6n\033[c\x01\x02\x7f" "e\xc2\x9b" "31mf", 24, 80);
+
+	(void)state;
+	expect_has(s, "\033[1;1Habcd");
+	expect_lacks(s, "TITLE");
+	expect_lacks(s, "SGVsbG8");
+	expect_lacks(s, "\033]");
+	expect_lacks(s, "\033P");
+	expect_lacks(s, "\xc2\x9b");
+	free(s);
+}
+
+static void
+test_alternate_screen(void **state)
+{
+	struct screen *sc;
+	struct buf b;
+	char *s;
+
+	(void)state;
+	assert_int_equal(screen_new(24, 80, &sc), 0);
+	screen_feed(sc, "shell$ ", 7);
+	/* split across calls: the scan ahead of libvterm keeps its place */
+	screen_feed(sc, "\033[?10", 5);
+	screen_feed(sc, "49h\033[HFULL-SCREEN-APP", 21);
+	buf_init(&b, 1u << 20);
+	assert_int_equal(screen_render(sc, &b), 0);
+	s = buf_strdup(&b);
+	expect_has(s, "FULL-SCREEN-APP");
+	expect_lacks(s, "shell$");
+	free(s);
+	/* leaving it shows the shell's screen again */
+	screen_feed(sc, "\033[?1049l", 8);
+	buf_reset(&b);
+	assert_int_equal(screen_render(sc, &b), 0);
+	s = buf_strdup(&b);
+	expect_has(s, "shell$");
+	expect_lacks(s, "FULL-SCREEN-APP");
+	free(s);
+	buf_free(&b);
+	screen_free(sc);
+}
+
+static void
+test_resize_and_limits(void **state)
+{
+	struct screen *sc;
+	int rows, cols;
+
+	(void)state;
+	assert_int_equal(screen_new(0, -5, &sc), 0);
+	screen_size(sc, &rows, &cols);
+	assert_int_equal(rows, 24);
+	assert_int_equal(cols, 80);
+	screen_resize(sc, 5000, 5000);
+	screen_size(sc, &rows, &cols);
+	assert_int_equal(rows, SCREEN_ROWS_MAX);
+	assert_int_equal(cols, SCREEN_COLS_MAX);
+	screen_resize(sc, 10, 40);
+	screen_feed(sc, "\033[10;40Hz", 9);
+	screen_size(sc, &rows, &cols);
+	assert_int_equal(rows, 10);
+	assert_int_equal(cols, 40);
+	screen_free(sc);
+}
+
+static void
+test_lines_scroll_off(void **state)
+{
+	char *s = render("one\r\ntwo\r\nthree\r\nfour", 3, 20);
+
+	(void)state;
+	expect_lacks(s, "one");
+	expect_has(s, "\033[1;1Htwo");
+	expect_has(s, "\033[3;1Hfour");
+	free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_screen),
+		cmocka_unit_test(test_text_where_it_was_drawn),
+		cmocka_unit_test(test_cleared_text_is_gone),
+		cmocka_unit_test(test_attributes_and_colours),
+		cmocka_unit_test(test_background_blanks_are_kept),
+		cmocka_unit_test(test_wide_and_combining_characters),
+		cmocka_unit_test(test_hidden_cursor),
+		cmocka_unit_test(test_hostile_sequences_dropped),
+		cmocka_unit_test(test_alternate_screen),
+		cmocka_unit_test(test_resize_and_limits),
+		cmocka_unit_test(test_lines_scroll_off),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
