@@ -7,6 +7,7 @@
 # where it runs), `otgate policy check` accepts the installed example, and
 # purge removes keys, user and groups but keeps the recordings, the public
 # recording keys and the audit log.
+# tests/run: serial (it installs and purges the package system-wide)
 set -u
 TOP=${TOP:-$(pwd)}
 BUILD=${BUILD:-$TOP/build}

@@ -1,8 +1,9 @@
 # lib.sh: shared by the broker's end-to-end tests (source it). Each test gets a
 # private work dir with a cleanup trap that stops what it started, real OpenSSH
-# sshd assets on 127.0.0.2 and up (free ports picked at run time), keys made
-# with ssh-keygen, an otgated.conf and a policy, a running `otgated -D`, and
-# `vssh` to reach it with the real ssh client.
+# sshd assets on 127.0.0.2 and up (on ports from a block the script holds
+# alone, so scripts may run side by side), keys made with ssh-keygen, an
+# otgated.conf and a policy, a running `otgated -D`, and `vssh` to reach it
+# with the real ssh client.
 #
 #   e2e_init                       work dir, keys, trap; sets WORK
 #   asset_start NAME ADDR          an sshd for asset NAME on ADDR; sets ASSET_PORT_<NAME>
@@ -24,6 +25,8 @@ OTGATE=${OTGATE:-$BUILD/otgate}
 # the system's python: a pyenv shim can stall for a minute on its rehash lock
 E2E_PY=python3
 [ -x /usr/bin/python3 ] && E2E_PY=/usr/bin/python3
+# locks and claims shared by the scripts running at the same time
+E2E_SHARED=${TMPDIR:-/tmp}/otgate-e2e-shared
 E2E_PIDS=()
 E2E_ASSETS=()
 FAILS=0
@@ -66,14 +69,17 @@ e2e_init() {
 	[ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd 2>/dev/null || true
 }
 
-# The unprivileged account a root-started broker drops to (created once;
-# several tests may race to create it).
+# The unprivileged account a root-started broker drops to (created once, by
+# one script at a time; a useradd outside the tests may still hold the lock
+# on /etc/passwd, hence the retries).
 e2e_user() {
 	local i
-	for ((i = 0; i < 20; i++)); do
+	mkdir -p -m 1777 "$E2E_SHARED"
+	for ((i = 0; i < 50; i++)); do
 		id otgtest >/dev/null 2>&1 && { E2E_USER=otgtest; return 0; }
-		useradd --system --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin otgtest 2>/dev/null || sleep 0.2
+		flock "$E2E_SHARED/user.lock" sh -c 'id otgtest >/dev/null 2>&1 ||
+			useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin otgtest' 2>/dev/null || sleep 0.2
 	done
 	e2e_skip "cannot create the throwaway user otgtest for the broker to drop to"
 }
@@ -87,11 +93,10 @@ e2e_own() {
 	chown -R "$E2E_USER" "$WORK/state" "$WORK/vault"
 }
 
-# A port nobody listens on right now on ADDR.
+# A port ADDR can bind now, never the same twice in one script, from a block
+# of ports this script holds alone while scripts run side by side (ports.py).
 free_port() {
-	"$E2E_PY" -c 'import socket,sys
-s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
-s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
+	"$E2E_PY" "$TOP/tests/e2e/ports.py" "$E2E_SHARED" "$$" "$1"
 }
 
 wait_port() {	# ADDR PORT [SECONDS]
