@@ -16,7 +16,7 @@ asset_start plc1 127.0.0.2
 asset_start plc2 127.0.0.3
 asset_start plc3 127.0.0.4
 policy_write
-conf_write
+CONNECT_TIMEOUT=5s conf_write	# how long the stalled asset below holds a session up
 if [ "$(id -u)" -eq 0 ]; then
 	grep -v '^user = ' "$WORK/otgated.conf" >"$WORK/root.conf"
 	out=$(timeout 10 "$OTGATED" -D -f "$WORK/root.conf" 2>&1); rc=$?

@@ -103,13 +103,13 @@ out=$(O verify "$exec_id" 2>&1)
 check "the stream verifies (got '$out')" grep -q "verified" <<<"$out"
 
 # --- kill -9 mid-session: a verifiable prefix, interrupted at the next start
-(printf 'while :; do echo crash-tick; sleep 0.2; done\n'; sleep 30) |
-	VSSH_TIMEOUT=40 vssh alice+plc1 -tt >/dev/null 2>&1 &
+(echo $BASHPID >"$WORK/feeder"; printf 'while :; do echo crash-tick; sleep 0.2; done\n'
+	exec sleep 30) | VSSH_TIMEOUT=40 vssh alice+plc1 -tt >/dev/null 2>&1 &
 client=$!
 sleep 3
 kill -9 "$BROKER_PID"
 wait "$BROKER_PID" 2>/dev/null
-kill "$client" 2>/dev/null
+kill "$client" "$(cat "$WORK/feeder")" 2>/dev/null	# wait waits for the whole pipe
 wait "$client" 2>/dev/null
 part=$(find "$WORK/state/recordings" -name '*.cast.part' | head -n1)
 check "the crashed session left ID.cast.part" [ -n "$part" ]
