@@ -9,8 +9,9 @@
  * prohibited") with the reason in the audit log (forward.denied).
  *
  * What passes becomes a session of kind forward that holds the vendor's open
- * (vch NULL) through the admission every session goes through (approval.c:
- * refused with the request number until approved; limits.c: max-sessions)
+ * (vch NULL) through the admission every session goes through (reason.c: a
+ * required reason cannot be asked, refused; approval.c: refused with the
+ * request number until approved; limits.c: max-sessions)
  * and the broker's connect to the device. The open succeeds only once the
  * device accepted; if it does not, the open fails, audited asset.unreachable
  * with the reason. OpenSSH answers that case SSH_OPEN_CONNECT_FAILED, but
@@ -330,10 +331,11 @@ forward_open(struct conn *c, ssh_message m)
 	}
 	if ((s = forward_session(c, m, ref, a, &d, host, port)) == NULL)
 		goto refuse;
-	/* the same admission as a session: the approval (refused with the
-	 * request number until granted), then the asset's max-sessions; each
-	 * refusal fails the held open */
-	if ((d.verdict == POLICY_NEEDS_APPROVAL && approval_check(s, d.role) != 0) ||
+	/* the same admission as a session: a required reason (no terminal to
+	 * ask it on: refused), the approval (refused with the request number
+	 * until granted), the asset's max-sessions; a refusal fails the open */
+	if ((d.reason_required && reason_start(s) != 0) ||
+	    (d.verdict == POLICY_NEEDS_APPROVAL && approval_check(s, d.role) != 0) ||
 	    limits_admit(s, a, &d) != 0)
 		return 1;
 	forward_connect(s, &ss, sslen);

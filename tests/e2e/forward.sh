@@ -7,7 +7,8 @@
 # spellings, the broker's own listen address, another asset than the one
 # the connection names, a role without forward. Forwards pass the sessions'
 # admission: max-sessions turns a second one away (session.busy), a
-# needs-approval asset refuses with a request number until approved. A device
+# needs-approval asset refuses with a request number until approved, a role
+# with reason = required refuses (no terminal to ask on). A device
 # that does not answer fails the open itself (no channel that opens and
 # closes), audited asset.unreachable. -R and agent forwarding are refused and
 # audited (channel.refused). otgate export --pcap gives a pcap-ng
@@ -43,6 +44,8 @@ BUSY=$(free_port 127.0.0.6)
 echo_server 127.0.0.6 "$BUSY"
 GATED=$(free_port 127.0.0.7)
 echo_server 127.0.0.7 "$GATED"
+WHY=$(free_port 127.0.0.8)
+echo_server 127.0.0.8 "$WHY"
 
 cat >"$WORK/extra.conf" <<EOT
 forward = $EPORT $LOOP
@@ -72,10 +75,21 @@ login = x
 hostkey = $(asset_hostkey plc1)
 forward = $GATED
 
+[asset plc5]
+address = 127.0.0.8
+login = x
+hostkey = $(asset_hostkey plc1)
+forward = $WHY
+
 [role gated]
 assets = plc4
 allow = forward
 approval = required
+
+[role ticketed]
+assets = plc5
+allow = forward
+reason = required
 
 [role execonly]
 assets = *
@@ -89,7 +103,7 @@ pubkey = $(cat "$WORK/mallory_key.pub")
 EOT
 MAINT_ASSETS="plc1 plc2 plc3 self" policy_write "$WORK/extra.conf"
 sed -i 's/^allow = shell exec$/allow = shell exec forward/' "$WORK/policy.conf"
-sed -i 's/^roles = maint$/roles = maint gated/' "$WORK/policy.conf"
+sed -i 's/^roles = maint$/roles = maint gated ticketed/' "$WORK/policy.conf"
 broker_start
 
 # ssh -W: stdin to the device, the device's answer to stdout
@@ -200,6 +214,13 @@ check "otgate requests lists it" eval '"$OTGATE" -f "$WORK/otgated.conf" request
 "$OTGATE" -f "$WORK/otgated.conf" approve "$req" --for 2m >/dev/null
 out=$(printf 'approved' | vssh alice -W "plc4:$GATED" 2>&1)
 check "once approved, the forward goes through (got '$out')" [ "$out" = approved ]
+
+# reason = required (plc5): no terminal to ask on, so refused, saying why
+out=$(printf 'why' | VSSH_LOGLEVEL=INFO vssh alice -W "plc5:$WHY" 2>"$WORK/why.err"); rc=$?
+check "a forward under reason = required is refused (rc $rc: $(cat "$WORK/why.err"))" \
+	eval '[ $rc -eq 255 ] && [ -z "$out" ] && grep -q "open failed" "$WORK/why.err"'
+check "audit: policy.deny says a reason is required" \
+	audit_has policy.deny '"asset":"plc5".*"kind":"forward".*a reason for access is required'
 
 # -R, agent and X11 forwarding
 vssh alice -o ExitOnForwardFailure=yes -R 0:127.0.0.2:22 -N >/dev/null 2>"$WORK/r.err"; rc=$?
