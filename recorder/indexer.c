@@ -4,16 +4,18 @@
  * per INDEXER_BATCH_BYTES, not per line) and queues the batch, a session row
  * or a "partial" mark with one atomic push: it never takes a lock the helper
  * thread may hold. The helper thread takes everything queued at least once a
- * second and writes it to SQLite in one transaction.
+ * second and writes it to SQLite, one transaction a round: all session rows
+ * and partial marks, then up to INDEXER_ROUND_BYTES of text.
  *
  * Under sustained bulk output full-text indexing cannot keep up (FTS5 takes
- * a few MB/s of base64 text per core), so the helper works at most one
- * INDEXER_DUTY-th of the time, which leaves the relay its CPU, and the text
- * it may hold queued is bounded by INDEXER_MAX_BYTES. A batch that does not
- * fit is dropped, and from then on that session's text is not indexed: the
- * index keeps a "partial" row saying up to which time offset it is complete,
- * and `otgate index rebuild` completes it from the recording. Session rows
- * and partial marks are never dropped.
+ * a few MB/s of base64 text per core), so the helper rests nine times as
+ * long as each round took (at most a tenth of a core, which leaves the relay
+ * its CPU), and the text pushed and not yet written is bounded by
+ * INDEXER_MAX_BYTES. A batch that does not fit is dropped, and from then on
+ * that session's text is not indexed: the index keeps a "partial" row saying
+ * up to which time offset it is complete, and `otgate index rebuild`
+ * completes it from the recording. Session rows and partial marks are never
+ * dropped.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +29,7 @@
 #define INDEXER_MAX_BYTES (4u << 20)	/* transcript text queued, at most */
 #define INDEXER_BATCH_BYTES 16384	/* a batch is queued when it holds this */
 #define INDEXER_DUTY 10			/* the helper writes 1/10 of the time at most */
+#define INDEXER_ROUND_BYTES 65536	/* text per transaction, so rests stay short */
 
 enum indexer_kind { INDEXER_SESSION, INDEXER_LINES, INDEXER_PARTIAL };
 
@@ -47,7 +50,8 @@ struct indexer {
 	pthread_mutex_t lock;	/* for the condition variable only */
 	pthread_cond_t wake;
 	_Atomic(struct indexer_item *) head;	/* newest first */
-	atomic_size_t queued;	/* bytes of lines in the queue */
+	struct indexer_item *backlog, *backlog_tail;	/* the helper's, oldest first */
+	atomic_size_t queued;	/* bytes of lines pushed and not yet written */
 	atomic_int resting;	/* the helper sleeps its duty cycle off: no wake-ups */
 	atomic_int stopping;
 	atomic_ullong dropped;	/* lines */
@@ -69,56 +73,78 @@ indexer_write_lines(struct rec_index *ix, const struct indexer_item *it, int *r)
 	}
 }
 
+/* Everything pushed since the last call, oldest first, joins the backlog. */
 static void
-indexer_write(struct indexer *x, struct indexer_item *list)
+indexer_take(struct indexer *x)
 {
-	struct indexer_item *it;
-	int r;
+	struct indexer_item *it = atomic_exchange(&x->head, NULL), *list = NULL, *next;
 
+	for (; it != NULL; it = next) {
+		next = it->next;
+		it->next = list;
+		list = it;
+	}
 	if (list == NULL)
 		return;
+	if (x->backlog_tail != NULL)
+		x->backlog_tail->next = list;
+	else
+		x->backlog = list;
+	for (it = list; it->next != NULL; it = it->next)
+		;
+	x->backlog_tail = it;
+}
+
+/* Unlink it (the item after prev, or the head) from the backlog. */
+static void
+indexer_unlink(struct indexer *x, struct indexer_item *prev, struct indexer_item *it)
+{
+	if (prev != NULL)
+		prev->next = it->next;
+	else
+		x->backlog = it->next;
+	if (x->backlog_tail == it)
+		x->backlog_tail = prev;
+}
+
+/* One transaction: every session row and partial mark in the backlog (small,
+ * and listings should not wait behind text), then lines in order up to
+ * budget bytes; the rest waits for the next round. */
+static void
+indexer_round(struct indexer *x, size_t budget)
+{
+	struct indexer_item *it, *prev = NULL, *next;
+	size_t done = 0;
+	int r;
+
+	indexer_take(x);
+	if (x->backlog == NULL)
+		return;
 	r = index_begin(x->ix);
-	for (it = list; it != NULL && r == 0; it = it->next) {
-		if (it->kind == INDEXER_SESSION)
-			r = index_put_session(x->ix, &it->s);
-		else if (it->kind == INDEXER_PARTIAL)
-			r = index_set_partial(x->ix, it->s.id, it->t);
-		else
+	for (it = x->backlog; it != NULL; it = next) {
+		next = it->next;
+		if (it->kind == INDEXER_LINES) {
+			prev = it;
+			continue;
+		}
+		if (r == 0)
+			r = it->kind == INDEXER_SESSION ? index_put_session(x->ix, &it->s) :
+			    index_set_partial(x->ix, it->s.id, it->t);
+		indexer_unlink(x, prev, it);
+		free(it);
+	}
+	while ((it = x->backlog) != NULL && done < budget) {
+		if (r == 0)
 			indexer_write_lines(x->ix, it, &r);
+		done += it->len;
+		atomic_fetch_sub(&x->queued, it->len);
+		indexer_unlink(x, NULL, it);
+		free(it);
 	}
 	if (r == 0)
 		r = index_commit(x->ix);
 	if (r != 0)
 		log_warnx("index: a batch was not written; `otgate index rebuild` restores it");
-}
-
-/* Everything queued, oldest first; the queue's byte count is given back. */
-static struct indexer_item *
-indexer_take(struct indexer *x)
-{
-	struct indexer_item *it = atomic_exchange(&x->head, NULL), *prev = NULL, *next;
-	size_t bytes = 0;
-
-	for (; it != NULL; it = next) {
-		next = it->next;
-		it->next = prev;
-		prev = it;
-		if (it->kind == INDEXER_LINES)
-			bytes += it->len;
-	}
-	atomic_fetch_sub(&x->queued, bytes);
-	return prev;
-}
-
-static void
-indexer_free_list(struct indexer_item *it)
-{
-	struct indexer_item *next;
-
-	for (; it != NULL; it = next) {
-		next = it->next;
-		free(it);
-	}
 }
 
 static double
@@ -151,27 +177,24 @@ static void *
 indexer_thread_cb(void *arg)
 {
 	struct indexer *x = arg;
-	struct indexer_item *list;
 	double start, spent;
-	int stopping;
 
 	for (;;) {
-		indexer_sleep(x, indexer_now() + 1, 1);
-		stopping = atomic_load(&x->stopping);
+		if (x->backlog == NULL)
+			indexer_sleep(x, indexer_now() + 1, 1);
+		if (atomic_load(&x->stopping))
+			break;
 		start = indexer_now();
-		list = indexer_take(x);
-		indexer_write(x, list);
-		indexer_free_list(list);
-		if (stopping)
-			return NULL;
-		/* rest (DUTY - 1) times what the write took */
+		indexer_round(x, INDEXER_ROUND_BYTES);
+		/* rest (DUTY - 1) times what the round took, however short: many
+		 * small rounds add up as much as one long one */
 		spent = indexer_now() - start;
-		if (spent > 0.001) {
-			atomic_store(&x->resting, 1);
-			indexer_sleep(x, start + spent * INDEXER_DUTY, 0);
-			atomic_store(&x->resting, 0);
-		}
+		atomic_store(&x->resting, 1);
+		indexer_sleep(x, start + spent * INDEXER_DUTY, 0);
+		atomic_store(&x->resting, 0);
 	}
+	indexer_round(x, SIZE_MAX);	/* at the stop, everything */
+	return NULL;
 }
 
 int
@@ -359,8 +382,6 @@ indexer_dropped(struct indexer *x)
 void
 indexer_stop(struct indexer *x)
 {
-	struct indexer_item *list;
-
 	if (x == NULL)
 		return;
 	atomic_store(&x->stopping, 1);
@@ -368,9 +389,7 @@ indexer_stop(struct indexer *x)
 	pthread_cond_signal(&x->wake);
 	pthread_mutex_unlock(&x->lock);
 	pthread_join(x->thread, NULL);
-	list = indexer_take(x);	/* pushed after the helper's last write */
-	indexer_write(x, list);
-	indexer_free_list(list);
+	indexer_round(x, SIZE_MAX);	/* pushed after the helper's last round */
 	index_close(x->ix);
 	pthread_mutex_destroy(&x->lock);
 	pthread_cond_destroy(&x->wake);
