@@ -23,27 +23,17 @@
 	"usage: otgate export [--state DIR] ID|FILE -o FILE [--input] [--key FILE]\n" \
 	"       otgate export [--state DIR] ID|FILE --pcap FILE [--key FILE]\n"
 
+/* What b holds, to fd; b is then empty. */
 static int
 export_write(int fd, struct buf *b)
 {
-	const uint8_t *p;
-	size_t n = buf_len(b);
-	ssize_t w;
+	int r;
 
-	if (n == 0)
+	if (buf_len(b) == 0)
 		return 0;
-	p = buf_ptr(b);
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1)
-			return OTG_ERR_IO;
-		p += w;
-		n -= (size_t)w;
-	}
-	buf_reset(b);
-	return 0;
+	if ((r = file_write_all(fd, buf_ptr(b), buf_len(b))) == 0)
+		buf_reset(b);
+	return r;
 }
 
 static int
