@@ -711,8 +711,9 @@ void onrequest_run(struct server *srv, unsigned long id, const char *user,
 void onrequest_stop(struct server *srv);
 
 /* screen.c: the screen a pty session shows, as a libvterm model fed with the
- * asset's output (pure). The model is at most SCREEN_ROWS_MAX x
- * SCREEN_COLS_MAX; the alternate screen's buffer exists once it is used.
+ * asset's output (pure). A model keeps its size (at least 2x2, at most
+ * SCREEN_ROWS_MAX x SCREEN_COLS_MAX); the alternate screen's buffer exists
+ * once it is used.
  * screen_render appends a sequence that redraws the screen on a terminal:
  * cursor hidden, reset, clear, each non-blank cell with its attributes (SGR),
  * the cursor's position and visibility. */
@@ -722,7 +723,6 @@ struct screen;
 int screen_new(int rows, int cols, struct screen **out);
 void screen_free(struct screen *sc);
 void screen_feed(struct screen *sc, const void *data, size_t len);
-void screen_resize(struct screen *sc, int rows, int cols);
 void screen_size(const struct screen *sc, int *rows, int *cols);
 int screen_render(const struct screen *sc, struct buf *out);
 

@@ -9,7 +9,12 @@
  * enabled. The alternate buffer is therefore enabled only once the output
  * asks for it (CSI ? 47/1047/1049 h, found by a small scan ahead of libvterm),
  * and the model is never larger than SCREEN_ROWS_MAX x SCREEN_COLS_MAX
- * whatever size the vendor's client claims. Pure: no I/O.
+ * whatever size the vendor's client claims. libvterm 0.1.4 crashes or hangs
+ * on some output after vterm_set_size, with a single column, and on REP
+ * (repeat the last character) after a resize (found by fuzzing): a model has
+ * one size for life (watch.c builds a new one on a resize), at least two
+ * columns, and the scan turns REP into a sequence libvterm ignores (the
+ * rebuilt screen lacks its repeats; the live output keeps them). Pure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +32,7 @@ struct screen {
 	int rows, cols;
 	int cursor_visible;
 	int alt_enabled;
-	int scan;		/* SCAN_*: where the alternate-screen scan is */
+	int scan;		/* SCAN_*: where the scan ahead of libvterm is */
 	char params[32];	/* of the CSI sequence being scanned */
 	size_t nparams;
 };
@@ -55,11 +60,14 @@ static const VTermScreenCallbacks screen_callbacks = {
 	.settermprop = screen_settermprop_cb,
 };
 
+/* libvterm 0.1.4 crashes on some input with a single column: two at least. */
 static void
 screen_clamp(int *rows, int *cols)
 {
-	*rows = *rows < 1 ? 24 : *rows > SCREEN_ROWS_MAX ? SCREEN_ROWS_MAX : *rows;
-	*cols = *cols < 1 ? 80 : *cols > SCREEN_COLS_MAX ? SCREEN_COLS_MAX : *cols;
+	*rows = *rows < 1 ? 24 : *rows < 2 ? 2 : *rows > SCREEN_ROWS_MAX ? SCREEN_ROWS_MAX :
+	    *rows;
+	*cols = *cols < 1 ? 80 : *cols < 2 ? 2 : *cols > SCREEN_COLS_MAX ? SCREEN_COLS_MAX :
+	    *cols;
 }
 
 int
@@ -114,9 +122,20 @@ screen_alt_params(const char *p)
 	return 0;
 }
 
-/* The scan ahead of libvterm: 1 when data asks for the alternate screen. */
+/* REP (CSI Ps b) loops forever in libvterm 0.1.4 when the character it
+ * repeats has width 0 (seen after a resize): the model never gets one. */
 static int
-screen_scan(struct screen *sc, const uint8_t *p, size_t len)
+screen_rep(const char *params)
+{
+	return strspn(params, "0123456789;:") == strlen(params);
+}
+
+/* The scan ahead of libvterm over p (a copy it may change): 1 when it asks
+ * for the alternate screen; a REP's final byte becomes '~', which libvterm
+ * ignores. C0 controls inside a sequence run without ending it, as in
+ * libvterm; CAN and SUB cancel it. */
+static int
+screen_scan(struct screen *sc, uint8_t *p, size_t len)
 {
 	size_t i;
 	int want = 0;
@@ -124,15 +143,26 @@ screen_scan(struct screen *sc, const uint8_t *p, size_t len)
 	for (i = 0; i < len; i++) {
 		if (p[i] == 0x1b) {
 			sc->scan = SCAN_ESC;
+		} else if (p[i] == 0x18 || p[i] == 0x1a) {
+			sc->scan = SCAN_TEXT;
 		} else if (sc->scan == SCAN_ESC) {
-			sc->scan = p[i] == '[' ? SCAN_CSI : SCAN_TEXT;
+			/* libvterm stays in its escape state over C0, intermediates
+			 * and bytes past 0x7e: so does the scan */
+			if (p[i] == '[')
+				sc->scan = SCAN_CSI;
+			else if (p[i] >= 0x30 && p[i] <= 0x7e)
+				sc->scan = SCAN_TEXT;
 			sc->nparams = 0;
-		} else if (sc->scan == SCAN_CSI && p[i] >= 0x20 && p[i] <= 0x3f) {
+		} else if (sc->scan != SCAN_CSI || p[i] < 0x20 || p[i] > 0x7e) {
+			continue;
+		} else if (p[i] <= 0x3f) {
 			if (sc->nparams < sizeof(sc->params) - 1)
 				sc->params[sc->nparams++] = (char)p[i];
-		} else if (sc->scan == SCAN_CSI) {
+		} else {
 			sc->params[sc->nparams] = '\0';
 			want |= p[i] == 'h' && screen_alt_params(sc->params);
+			if (p[i] == 'b' && screen_rep(sc->params))
+				p[i] = '~';
 			sc->scan = SCAN_TEXT;
 		}
 	}
@@ -142,22 +172,19 @@ screen_scan(struct screen *sc, const uint8_t *p, size_t len)
 void
 screen_feed(struct screen *sc, const void *data, size_t len)
 {
-	if (!sc->alt_enabled && screen_scan(sc, data, len)) {
-		vterm_screen_enable_altscreen(sc->vs, 1);
-		sc->alt_enabled = 1;
-	}
-	vterm_input_write(sc->vt, data, len);
-}
+	const uint8_t *p = data;
+	uint8_t slice[4096];
+	size_t n;
 
-void
-screen_resize(struct screen *sc, int rows, int cols)
-{
-	screen_clamp(&rows, &cols);
-	if (rows == sc->rows && cols == sc->cols)
-		return;
-	sc->rows = rows;
-	sc->cols = cols;
-	vterm_set_size(sc->vt, rows, cols);
+	for (; len > 0; p += n, len -= n) {
+		n = len < sizeof(slice) ? len : sizeof(slice);
+		memcpy(slice, p, n);
+		if (screen_scan(sc, slice, n) && !sc->alt_enabled) {
+			vterm_screen_enable_altscreen(sc->vs, 1);
+			sc->alt_enabled = 1;
+		}
+		vterm_input_write(sc->vt, (const char *)slice, n);
+	}
 }
 
 void

@@ -160,6 +160,8 @@ watch_audit_end(struct watcher *wr, const char *reason)
 	    reason);
 }
 
+static void watch_note(struct watcher *, const struct watch *);
+
 /* The current screen, from scratch: the watcher catches up. */
 static void
 watch_resync(struct watcher *wr)
@@ -227,10 +229,14 @@ watch_output(struct session *s, const void *data, size_t len)
 	if (w->screen == NULL)
 		return;
 	screen_feed(w->screen, data, len);
-	for (wr = w->watchers; wr != NULL; wr = wr->next)
-		if (!wr->behind &&
-		    control_stream_send(wr->cl, CONTROL_OUTPUT, data, len) > WATCH_BACKLOG_MAX)
-			wr->behind = 1;
+	for (wr = w->watchers; wr != NULL; wr = wr->next) {
+		if (wr->behind ||
+		    control_stream_send(wr->cl, CONTROL_OUTPUT, data, len) <= WATCH_BACKLOG_MAX)
+			continue;
+		wr->behind = 1;
+		log_info("session %.8s: uid %u fell behind; the screen follows once it "
+		    "caught up", s->id, (unsigned)wr->uid);
+	}
 }
 
 void
@@ -244,11 +250,20 @@ watch_resize(struct session *s)
 		s->watch->resized = 1;
 		return;
 	}
-	screen_resize(s->watch->screen, s->rows, s->cols);
-	/* libvterm reflowed what the vendor sees: show the watchers that */
-	for (wr = s->watch->watchers; wr != NULL; wr = wr->next)
-		if (!wr->behind)
-			watch_resync(wr);
+	/* libvterm 0.1.4 can crash or hang on output after vterm_set_size
+	 * (scroll regions, REP; found by fuzzing): a new model replays the ring
+	 * at the new size instead, and the application's own redraw follows */
+	screen_free(s->watch->screen);
+	s->watch->screen = NULL;
+	s->watch->resized = 1;
+	if (watch_model(s, s->watch) != 0) {
+		watch_end(s, "out of memory for the screen");
+		return;
+	}
+	for (wr = s->watch->watchers; wr != NULL; wr = wr->next) {
+		watch_note(wr, s->watch);
+		watch_resync(wr);
+	}
 }
 
 void
@@ -283,7 +298,7 @@ watch_note(struct watcher *wr, const struct watch *w)
 		return;
 	snprintf(note, sizeof(note), "the screen was rebuilt from the last %zu KiB of "
 	    "output%s: parts drawn earlier may be missing until the next redraw",
-	    w->len / 1024, w->resized ? " after a resize" : "");
+	    (w->len + 1023) / 1024, w->resized ? " after a resize" : "");
 	control_stream_send(wr->cl, CONTROL_NOTE, note, strlen(note));
 }
 

@@ -44,6 +44,8 @@ wait_file() {	# FILE [TEXT]: up to 20 s for FILE (to hold TEXT)
 	echo "send printf '\\\\033]52;c;\\\\x53GVsbG8=\\\\007LIVE\\\\x2dAFTER\\\\n'\\r"
 	echo "expect LIVE-AFTER"
 	echo "run until grep -q LIVE-AFTER $WORK/w.out; do sleep 0.1; done"
+	echo "resize 20 60"
+	echo "run until grep -q 'after a resize' $WORK/w.err; do sleep 0.1; done"
 	echo "run kill -INT \$(cat $WORK/w.pid)"
 	echo "expect otgate: the operator stopped watching this session"
 	echo "send exit\\r"
@@ -67,6 +69,9 @@ check "the watcher got the current screen: SCREEN-TOP at row 5, column 10" \
 check "the screen starts with a clear" grep -qF $'\e[H\e[2J' "$WORK/w.out"
 check "text cleared before the watch began is not replayed" not grep -q MARK-BEFORE "$WORK/w.out"
 check "live output typed afterwards reached the watcher" grep -q LIVE-AFTER "$WORK/w.out"
+check "a resize while watched: the watcher is told and gets the screen again" \
+	grep -q "rebuilt from the last 1 KiB of output after a resize" "$WORK/w.err" &&
+	[ "$(grep -o $'\e\\[2J' "$WORK/w.out" | wc -l)" -ge 2 ]
 check "no OSC (title, clipboard) reached the watcher raw" not grep -qF $'\e]' "$WORK/w.out"
 check "the OSC 52 payload is not there either" not grep -q SGVsbG8 "$WORK/w.out"
 check "session.watch is audited with the operator's uid and name" \
@@ -118,8 +123,10 @@ else
 fi
 
 # --- a watcher that reads nothing: the vendor is not held up and the broker
-# keeps a bounded backlog for it; once it reads, it gets the screen again
-vssh alice+plc1 -tt 'echo up; sleep 2; seq 1 400000; echo SEQ-DONE; sleep 4' >"$WORK/v.out" 2>&1 &
+# keeps a bounded backlog for it; once it reads, it gets the screen again.
+# The session lasts until the test creates $WORK/release.
+vssh alice+plc1 -tt "echo up; sleep 2; seq 1 150000; echo SEQ-DONE;
+	while [ ! -e $WORK/release ]; do sleep 0.1; done" >"$WORK/v.out" 2>&1 &
 v=$!
 id4=$(session_live plc1)
 "$E2E_PY" - "$WORK/control.sock" "$id4" "$WORK/vdone" >"$WORK/stall.out" 2>&1 <<'PY' &
@@ -131,7 +138,7 @@ body = sys.argv[2].encode() + b"\0"
 s.sendall(struct.pack(">IHHII", 0x4f544743, 1, 11, 0, len(body)) + body)
 while not os.path.exists(sys.argv[3]):	# read nothing while the vendor works
     time.sleep(0.1)
-s.settimeout(20)
+s.settimeout(5)	# the session goes on: read until it is quiet
 data = b""
 try:
     while True:
@@ -158,15 +165,31 @@ for _ in $(seq 1 600); do
 done
 took=$(($(date +%s) - start))
 touch "$WORK/vdone"
-wait $v; vrc=$?
 wait $stall
+touch "$WORK/release"
+wait $v; vrc=$?
 cat "$WORK/stall.out"
 read -r _ total _ _ _ screens _ last <"$WORK/stall.out"
-check "the vendor's 2.7 MB of output went through ($took s) while the watcher read nothing" \
+check "the vendor's 1 MB of output went through ($took s) while the watcher read nothing" \
 	[ $vrc -eq 0 ] && grep -q SEQ-DONE "$WORK/v.out" && [ $took -lt 60 ]
 check "the stalled watcher was held to a bounded backlog (got $total bytes < 1 MiB)" \
 	[ "${total:-0}" -gt 0 ] && [ "${total:-0}" -lt 1048576 ]
 check "and once it read, it got the current screen again" [ "${screens:-0}" -ge 2 ]
+
+# --- more output than the ring of 64 KiB holds: the screen is rebuilt from
+# its tail (the last lines, nothing older), and the watcher is told
+vssh alice+plc1 -tt 'seq 1 30000; echo TAIL-END; sleep 3' >"$WORK/v.out" 2>&1 &
+v=$!
+id6=$(session_live plc1)
+wait_file "$WORK/v.out" TAIL-END
+O watch "$id6" >"$WORK/w.out" 2>"$WORK/w.err" </dev/null; wrc=$?
+wait $v
+cat "$WORK/w.err"
+check "a watcher after 170 KB of output exits 0 at the end (is $wrc)" [ $wrc -eq 0 ]
+check "its screen shows the last lines" grep -q 29999 "$WORK/w.out" && grep -q TAIL-END "$WORK/w.out"
+check "and nothing that had scrolled away" not grep -q 29000 "$WORK/w.out"
+check "it is told the screen was rebuilt from the last 64 KiB" \
+	grep -q "rebuilt from the last 64 KiB of output" "$WORK/w.err"
 
 # --- announce-watch = no: the vendor is not told; the watcher sees the end
 kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null

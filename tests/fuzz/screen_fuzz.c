@@ -1,5 +1,6 @@
 /* screen_fuzz.c: whatever an asset prints, split however, into a screen of
- * any size: libvterm and the renderer hold, and the redraw a watcher gets is
+ * any size (a resize makes a new model: watch.c): libvterm and the renderer
+ * hold, and the redraw a watcher gets is
  * only text and the few sequences screen_render writes (cursor position,
  * SGR, clear, cursor visibility), so the watcher's filter (neutralise.c)
  * passes it unchanged. */
@@ -59,9 +60,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = size - off < step ? size - off : step;
 		screen_feed(sc, data + off, n);
 		off += n;
-		/* a resize in the middle, as a window-change would */
-		if (off > size / 2 && off - n <= size / 2)
-			screen_resize(sc, data[1] % 50 + 1, data[0] + 1);
 	}
 	buf_init(&out, BUF_DEFAULT_MAX);
 	if (screen_render(sc, &out) != 0)

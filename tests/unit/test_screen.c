@@ -1,6 +1,6 @@
 /* test_screen.c: the screen model of a pty session and the sequence that
  * redraws it for a watcher (screen.c): text where it was drawn, attributes,
- * colours, wide characters, the cursor, the alternate screen, resizing, and
+ * colours, wide characters, the cursor, the alternate screen, size limits, and
  * what never reaches the rendering (titles, clipboard, control bytes). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -176,7 +176,7 @@ test_alternate_screen(void **state)
 }
 
 static void
-test_resize_and_limits(void **state)
+test_size_limits(void **state)
 {
 	struct screen *sc;
 	int rows, cols;
@@ -186,15 +186,48 @@ test_resize_and_limits(void **state)
 	screen_size(sc, &rows, &cols);
 	assert_int_equal(rows, 24);
 	assert_int_equal(cols, 80);
-	screen_resize(sc, 5000, 5000);
+	screen_free(sc);
+	assert_int_equal(screen_new(5000, 5000, &sc), 0);
 	screen_size(sc, &rows, &cols);
 	assert_int_equal(rows, SCREEN_ROWS_MAX);
 	assert_int_equal(cols, SCREEN_COLS_MAX);
-	screen_resize(sc, 10, 40);
-	screen_feed(sc, "\033[10;40Hz", 9);
+	screen_free(sc);
+	/* one column crashes libvterm 0.1.4 on some input: never fewer than two */
+	assert_int_equal(screen_new(1, 1, &sc), 0);
 	screen_size(sc, &rows, &cols);
-	assert_int_equal(rows, 10);
-	assert_int_equal(cols, 40);
+	assert_int_equal(rows, 2);
+	assert_int_equal(cols, 2);
+	screen_feed(sc, "\033\244" "0m\033]0\n\024\003\346\274K\033kit[", 18);
+	screen_free(sc);
+}
+
+static void
+test_rep_never_reaches_libvterm(void **state)
+{
+	/* a zero-width character, then REP: libvterm 0.1.4 can loop for ever */
+	static const char before[] = "\xff\xff\x76\x5b\x14\xe6\x03\xff\xff\xff\xff"
+	    "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xa2\xe5\xad\x97\x65";
+	static const char after[] = "\xcc\x81\033[44m\033[1K\033[38;2;\x01\x00\x00"
+	    "\x00\x00\x00\x00\x02" "b\033[?25l";
+	struct screen *sc;
+	struct buf b;
+	char *s;
+
+	(void)state;
+	assert_int_equal(screen_new(39, 11, &sc), 0);
+	screen_feed(sc, before, sizeof(before) - 1);
+	screen_feed(sc, after, sizeof(after) - 1);
+	/* ESC, bytes libvterm skips, then [44b: REP all the same */
+	screen_feed(sc, "\xcc\x81\033\xff\x83[44b", 9);
+	/* and a plain one: the rebuilt screen shows the character once */
+	screen_feed(sc, "\r\nx\033[5b", 7);
+	buf_init(&b, 1u << 20);
+	assert_int_equal(screen_render(sc, &b), 0);
+	s = buf_strdup(&b);
+	expect_has(s, ";1Hx\033[0m");
+	expect_lacks(s, "xx");
+	free(s);
+	buf_free(&b);
 	screen_free(sc);
 }
 
@@ -223,7 +256,8 @@ main(void)
 		cmocka_unit_test(test_hidden_cursor),
 		cmocka_unit_test(test_hostile_sequences_dropped),
 		cmocka_unit_test(test_alternate_screen),
-		cmocka_unit_test(test_resize_and_limits),
+		cmocka_unit_test(test_size_limits),
+		cmocka_unit_test(test_rep_never_reaches_libvterm),
 		cmocka_unit_test(test_lines_scroll_off),
 	};
 
