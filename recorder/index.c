@@ -135,6 +135,14 @@ index_commit(struct rec_index *ix)
 	return 0;
 }
 
+/* After a failed statement: nothing of the transaction stays, and the next
+ * index_begin can start afresh. */
+void
+index_rollback(struct rec_index *ix)
+{
+	sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 static int
 index_step(struct rec_index *ix, sqlite3_stmt *st, const char *what)
 {

@@ -73,6 +73,15 @@ indexer_write_lines(struct rec_index *ix, const struct indexer_item *it, int *r)
 	}
 }
 
+static double
+indexer_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Everything pushed since the last call, oldest first, joins the backlog. */
 static void
 indexer_take(struct indexer *x)
@@ -109,18 +118,22 @@ indexer_unlink(struct indexer *x, struct indexer_item *prev, struct indexer_item
 
 /* One transaction: every session row and partial mark in the backlog (small,
  * and listings should not wait behind text), then lines in order up to
- * budget bytes; the rest waits for the next round. */
-static void
+ * budget bytes; the rest waits for the next round. While the database is
+ * locked (an `otgate index rebuild` writing) everything waits. Returns the
+ * seconds spent writing. */
+static double
 indexer_round(struct indexer *x, size_t budget)
 {
 	struct indexer_item *it, *prev = NULL, *next;
 	size_t done = 0;
+	double start;
 	int r;
 
 	indexer_take(x);
-	if (x->backlog == NULL)
-		return;
-	r = index_begin(x->ix);
+	if (x->backlog == NULL || index_begin(x->ix) != 0)
+		return 0;
+	start = indexer_now();
+	r = 0;
 	for (it = x->backlog; it != NULL; it = next) {
 		next = it->next;
 		if (it->kind == INDEXER_LINES) {
@@ -143,17 +156,25 @@ indexer_round(struct indexer *x, size_t budget)
 	}
 	if (r == 0)
 		r = index_commit(x->ix);
-	if (r != 0)
+	if (r != 0) {
+		index_rollback(x->ix);
 		log_warnx("index: a batch was not written; `otgate index rebuild` restores it");
+	}
+	return indexer_now() - start;
 }
 
-static double
-indexer_now(void)
+/* At the stop, what a locked database kept back is given up. */
+static void
+indexer_drop_backlog(struct indexer *x)
 {
-	struct timespec ts;
+	struct indexer_item *it;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	indexer_take(x);
+	while ((it = x->backlog) != NULL) {
+		x->backlog = it->next;
+		free(it);
+	}
+	x->backlog_tail = NULL;
 }
 
 /* Sleep until `until` (seconds, CLOCK_REALTIME) or a stop; with wake set, a
@@ -177,20 +198,18 @@ static void *
 indexer_thread_cb(void *arg)
 {
 	struct indexer *x = arg;
-	double start, spent;
+	double spent;
 
 	for (;;) {
 		if (x->backlog == NULL)
 			indexer_sleep(x, indexer_now() + 1, 1);
 		if (atomic_load(&x->stopping))
 			break;
-		start = indexer_now();
-		indexer_round(x, INDEXER_ROUND_BYTES);
 		/* rest (DUTY - 1) times what the round took, however short: many
 		 * small rounds add up as much as one long one */
-		spent = indexer_now() - start;
+		spent = indexer_round(x, INDEXER_ROUND_BYTES);
 		atomic_store(&x->resting, 1);
-		indexer_sleep(x, start + spent * INDEXER_DUTY, 0);
+		indexer_sleep(x, indexer_now() + spent * (INDEXER_DUTY - 1), 0);
 		atomic_store(&x->resting, 0);
 	}
 	indexer_round(x, SIZE_MAX);	/* at the stop, everything */
@@ -390,6 +409,7 @@ indexer_stop(struct indexer *x)
 	pthread_mutex_unlock(&x->lock);
 	pthread_join(x->thread, NULL);
 	indexer_round(x, SIZE_MAX);	/* pushed after the helper's last round */
+	indexer_drop_backlog(x);
 	index_close(x->ix);
 	pthread_mutex_destroy(&x->lock);
 	pthread_cond_destroy(&x->wake);

@@ -313,6 +313,7 @@ int index_open_readonly(const char *path, struct rec_index **out);
 void index_close(struct rec_index *ix);
 int index_begin(struct rec_index *ix);
 int index_commit(struct rec_index *ix);
+void index_rollback(struct rec_index *ix);
 int index_put_session(struct rec_index *ix, const struct index_session *s);
 int index_add_line(struct rec_index *ix, const char *session, double t, const char *line,
     size_t len);
