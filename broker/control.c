@@ -28,7 +28,8 @@
 #include "broker/control-protocol.h"
 
 #define CONTROL_ADMIN_GROUP "otgate-admin"
-#define CONTROL_MAX_CLIENTS 16
+#define CONTROL_MAX_CLIENTS 16	/* waiting for or getting one reply */
+#define CONTROL_MAX_STREAMS 32	/* watchers: they do not count above */
 #define CONTROL_TIMEOUT_SECS 10	/* broker side, per read or write */
 #define CONTROL_CLIENT_TIMEOUT_SECS 120	/* otgate side: a reload may take a while */
 #define CONTROL_STREAM_TIMEOUT_SECS 30	/* a stream's client that reads nothing */
@@ -43,6 +44,7 @@ struct control_client {
 	int closed;		/* waiting for the reaper */
 	control_stream_cb *gone, *drained;	/* a stream's owner (watch) */
 	void *stream_arg;
+	int stream;		/* counted in nstreams, not nclients */
 	struct control_client *next;
 };
 
@@ -60,6 +62,7 @@ struct control {
 	int have_admin_gid;
 	struct control_client *clients;
 	unsigned nclients;
+	unsigned nstreams;
 };
 
 /* ---- framing ---- */
@@ -196,8 +199,11 @@ control_reap_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		*pp = cl->next;
 		bufferevent_free(cl->bev);
+		if (cl->stream)
+			c->nstreams--;
+		else
+			c->nclients--;
 		free(cl);
-		c->nclients--;
 	}
 }
 
@@ -268,6 +274,10 @@ control_stream_start(struct control_client *cl, control_stream_cb *gone,
 	cl->drained = drained;
 	cl->stream_arg = arg;
 	cl->replied = 1;
+	/* a watcher may stay for hours: it leaves its place to other verbs */
+	cl->stream = 1;
+	cl->control->nclients--;
+	cl->control->nstreams++;
 	/* no read timeout: a watcher only listens; a stuck one times out writing */
 	bufferevent_set_timeouts(cl->bev, NULL, &tv);
 	bufferevent_setwatermark(cl->bev, EV_WRITE, CONTROL_STREAM_LOW, 0);
@@ -371,6 +381,10 @@ control_dispatch(struct control_client *cl, const struct control_header *h,
 	if (watch_verb && (c->ops->watch == NULL || h->flags != 0 || len != h->len ||
 	    control_args(body, len, args, 1) != 1)) {
 		control_reply_error(cl, "watch takes one session ID");
+		return;
+	}
+	if (watch_verb && c->nstreams >= CONTROL_MAX_STREAMS) {
+		control_reply_error(cl, "busy: too many watchers, try again later");
 		return;
 	}
 	if (h->type == CONTROL_REQUESTS && c->ops->requests == NULL) {

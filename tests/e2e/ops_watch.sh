@@ -191,6 +191,28 @@ check "and nothing that had scrolled away" not grep -q 29000 "$WORK/w.out"
 check "it is told the screen was rebuilt from the last 64 KiB" \
 	grep -q "rebuilt from the last 64 KiB of output" "$WORK/w.err"
 
+# --- watchers do not take the places of other control clients (16): with 17
+# watching, other verbs still get through
+vssh alice+plc1 -tt "echo up; while [ ! -e $WORK/release2 ]; do sleep 0.1; done" \
+	>/dev/null 2>&1 &
+v=$!
+id7=$(session_live plc1)
+wpids=()
+for _ in $(seq 1 17); do
+	"$OTGATE" -f "$WORK/otgated.conf" watch "$id7" >/dev/null 2>&1 </dev/null &
+	wpids+=($!)
+done
+watching() { grep -c "\"event\":\"session.watch\".*\"session\":\"$id7\"" "$WORK/audit.log"; }
+for _ in $(seq 1 100); do
+	[ "$(watching)" -ge 17 ] && break
+	sleep 0.1
+done
+check "17 operators watch one session ($(watching))" [ "$(watching)" -eq 17 ]
+check "and otgate status still answers" O status
+touch "$WORK/release2"
+wait $v
+for p in "${wpids[@]}"; do wait "$p"; done
+
 # --- announce-watch = no: the vendor is not told; the watcher sees the end
 kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
 echo "announce-watch = no" >>"$WORK/otgated.conf"
