@@ -120,7 +120,7 @@ indexer_unlink(struct indexer *x, struct indexer_item *prev, struct indexer_item
  * and listings should not wait behind text), then lines in order up to
  * budget bytes; the rest waits for the next round. While the database is
  * locked (an `otgate index rebuild` writing) everything waits. Returns the
- * seconds spent writing. */
+ * seconds spent writing, or -1 when no transaction could begin. */
 static double
 indexer_round(struct indexer *x, size_t budget)
 {
@@ -130,8 +130,10 @@ indexer_round(struct indexer *x, size_t budget)
 	int r;
 
 	indexer_take(x);
-	if (x->backlog == NULL || index_begin(x->ix) != 0)
+	if (x->backlog == NULL)
 		return 0;
+	if (index_begin(x->ix) != 0)
+		return -1;
 	start = indexer_now();
 	r = 0;
 	for (it = x->backlog; it != NULL; it = next) {
@@ -209,7 +211,9 @@ indexer_thread_cb(void *arg)
 		 * small rounds add up as much as one long one */
 		spent = indexer_round(x, INDEXER_ROUND_BYTES);
 		atomic_store(&x->resting, 1);
-		indexer_sleep(x, indexer_now() + spent * (INDEXER_DUTY - 1), 0);
+		/* a database that cannot begin is tried again a second later */
+		indexer_sleep(x, indexer_now() + (spent < 0 ? 1 : spent * (INDEXER_DUTY - 1)),
+		    0);
 		atomic_store(&x->resting, 0);
 	}
 	indexer_round(x, SIZE_MAX);	/* at the stop, everything */
