@@ -13,8 +13,9 @@
  * on some output after vterm_set_size, with a single column, and on REP
  * (repeat the last character) after a resize (found by fuzzing): a model has
  * one size for life (watch.c builds a new one on a resize), at least two
- * columns, and the scan turns REP into a sequence libvterm ignores (the
- * rebuilt screen lacks its repeats; the live output keeps them). Pure.
+ * columns; the scan turns REP into a sequence libvterm ignores (the rebuilt
+ * screen lacks its repeats; the live output keeps them) and cancels CSI
+ * sequences with more arguments than libvterm has room for. Pure.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,12 @@
 
 #include "broker/broker.h"
 
-enum { SCAN_TEXT, SCAN_ESC, SCAN_CSI };
+enum { SCAN_TEXT, SCAN_ESC, SCAN_CSI, SCAN_CSI_DROP };
+
+/* libvterm 0.1.4 writes a CSI sequence's 17th argument past its array of 16
+ * (heap corruption, found by fuzzing): longer ones never reach it. */
+#define SCREEN_CSI_SEPARATORS_MAX 15
+#define SCREEN_CSI_DIGITS_MAX 9	/* no argument overflows a long either */
 
 struct screen {
 	VTerm *vt;
@@ -35,6 +41,7 @@ struct screen {
 	int scan;		/* SCAN_*: where the scan ahead of libvterm is */
 	char params[32];	/* of the CSI sequence being scanned */
 	size_t nparams;
+	unsigned nseparators, ndigits;	/* in it so far, in its last argument */
 };
 
 static int
@@ -130,10 +137,38 @@ screen_rep(const char *params)
 	return strspn(params, "0123456789;:") == strlen(params);
 }
 
+/* A CSI parameter byte: 1 when the sequence grew too long for libvterm. */
+static int
+screen_csi_param(struct screen *sc, uint8_t c)
+{
+	if (sc->nparams < sizeof(sc->params) - 1)
+		sc->params[sc->nparams++] = (char)c;
+	if (c == ';' || c == ':') {
+		sc->nseparators++;
+		sc->ndigits = 0;
+	} else if (c >= '0' && c <= '9') {
+		sc->ndigits++;
+	}
+	return sc->nseparators > SCREEN_CSI_SEPARATORS_MAX ||
+	    sc->ndigits > SCREEN_CSI_DIGITS_MAX;
+}
+
+/* The end of a CSI sequence: 1 when it asks for the alternate screen; a
+ * REP's final byte becomes '~', which libvterm ignores. */
+static int
+screen_csi_final(struct screen *sc, uint8_t *c)
+{
+	sc->params[sc->nparams] = '\0';
+	if (*c == 'b' && screen_rep(sc->params))
+		*c = '~';
+	return *c == 'h' && screen_alt_params(sc->params);
+}
+
 /* The scan ahead of libvterm over p (a copy it may change): 1 when it asks
- * for the alternate screen; a REP's final byte becomes '~', which libvterm
- * ignores. C0 controls inside a sequence run without ending it, as in
- * libvterm; CAN and SUB cancel it. */
+ * for the alternate screen. It follows libvterm's parser: C0 controls inside
+ * a sequence run without ending it, CAN and SUB cancel it, the escape state
+ * outlasts C0, intermediates and bytes past 0x7e. A CSI sequence too long
+ * for libvterm is cancelled (CAN) and the rest of it blanked out with CAN. */
 static int
 screen_scan(struct screen *sc, uint8_t *p, size_t len)
 {
@@ -146,23 +181,24 @@ screen_scan(struct screen *sc, uint8_t *p, size_t len)
 		} else if (p[i] == 0x18 || p[i] == 0x1a) {
 			sc->scan = SCAN_TEXT;
 		} else if (sc->scan == SCAN_ESC) {
-			/* libvterm stays in its escape state over C0, intermediates
-			 * and bytes past 0x7e: so does the scan */
 			if (p[i] == '[')
 				sc->scan = SCAN_CSI;
 			else if (p[i] >= 0x30 && p[i] <= 0x7e)
 				sc->scan = SCAN_TEXT;
-			sc->nparams = 0;
+			sc->nparams = sc->nseparators = sc->ndigits = 0;
+		} else if (sc->scan == SCAN_CSI_DROP && p[i] >= 0x20) {
+			if (p[i] >= 0x40 && p[i] <= 0x7e)
+				sc->scan = SCAN_TEXT;
+			p[i] = 0x18;
 		} else if (sc->scan != SCAN_CSI || p[i] < 0x20 || p[i] > 0x7e) {
 			continue;
 		} else if (p[i] <= 0x3f) {
-			if (sc->nparams < sizeof(sc->params) - 1)
-				sc->params[sc->nparams++] = (char)p[i];
+			if (screen_csi_param(sc, p[i])) {
+				sc->scan = SCAN_CSI_DROP;
+				p[i] = 0x18;
+			}
 		} else {
-			sc->params[sc->nparams] = '\0';
-			want |= p[i] == 'h' && screen_alt_params(sc->params);
-			if (p[i] == 'b' && screen_rep(sc->params))
-				p[i] = '~';
+			want |= screen_csi_final(sc, &p[i]);
 			sc->scan = SCAN_TEXT;
 		}
 	}

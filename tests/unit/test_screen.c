@@ -232,6 +232,24 @@ test_rep_never_reaches_libvterm(void **state)
 }
 
 static void
+test_long_csi_never_reaches_libvterm(void **state)
+{
+	char in[400], *s;
+	int n;
+
+	(void)state;
+	/* 40 arguments: libvterm 0.1.4 would write past its 16 */
+	n = snprintf(in, sizeof(in), "a\033[1;31m\033[7");
+	memset(in + n, ';', 40);
+	snprintf(in + n + 40, sizeof(in) - (size_t)n - 40, "mb\033[99999999999Hc");
+	s = render(in, 24, 80);
+	/* both cancelled whole: nothing of them shows, the pen stays red */
+	expect_has(s, "\033[1;1Ha\033[0;1;31mbc");
+	expect_lacks(s, ";;");
+	free(s);
+}
+
+static void
 test_lines_scroll_off(void **state)
 {
 	char *s = render("one\r\ntwo\r\nthree\r\nfour", 3, 20);
@@ -258,6 +276,7 @@ main(void)
 		cmocka_unit_test(test_alternate_screen),
 		cmocka_unit_test(test_size_limits),
 		cmocka_unit_test(test_rep_never_reaches_libvterm),
+		cmocka_unit_test(test_long_csi_never_reaches_libvterm),
 		cmocka_unit_test(test_lines_scroll_off),
 	};
 
