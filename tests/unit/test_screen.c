@@ -11,19 +11,29 @@
 
 #include "broker/broker.h"
 
+/* The redraw of sc, NUL-terminated. */
 static char *
-render(const char *input, int rows, int cols)
+redraw(const struct screen *sc)
 {
-	struct screen *sc;
 	struct buf b;
 	char *s;
 
-	assert_int_equal(screen_new(rows, cols, &sc), 0);
-	screen_feed(sc, input, strlen(input));
 	buf_init(&b, 1u << 20);
 	assert_int_equal(screen_render(sc, &b), 0);
 	s = buf_strdup(&b);
 	buf_free(&b);
+	return s;
+}
+
+static char *
+render(const char *input, int rows, int cols)
+{
+	struct screen *sc;
+	char *s;
+
+	assert_int_equal(screen_new(rows, cols, &sc), 0);
+	screen_feed(sc, input, strlen(input));
+	s = redraw(sc);
 	screen_free(sc);
 	return s;
 }
@@ -148,7 +158,6 @@ static void
 test_alternate_screen(void **state)
 {
 	struct screen *sc;
-	struct buf b;
 	char *s;
 
 	(void)state;
@@ -157,21 +166,16 @@ test_alternate_screen(void **state)
 	/* split across calls: the scan ahead of libvterm keeps its place */
 	screen_feed(sc, "\033[?10", 5);
 	screen_feed(sc, "49h\033[HFULL-SCREEN-APP", 21);
-	buf_init(&b, 1u << 20);
-	assert_int_equal(screen_render(sc, &b), 0);
-	s = buf_strdup(&b);
+	s = redraw(sc);
 	expect_has(s, "FULL-SCREEN-APP");
 	expect_lacks(s, "shell$");
 	free(s);
 	/* leaving it shows the shell's screen again */
 	screen_feed(sc, "\033[?1049l", 8);
-	buf_reset(&b);
-	assert_int_equal(screen_render(sc, &b), 0);
-	s = buf_strdup(&b);
+	s = redraw(sc);
 	expect_has(s, "shell$");
 	expect_lacks(s, "FULL-SCREEN-APP");
 	free(s);
-	buf_free(&b);
 	screen_free(sc);
 }
 
@@ -210,7 +214,6 @@ test_rep_never_reaches_libvterm(void **state)
 	static const char after[] = "\xcc\x81\033[44m\033[1K\033[38;2;\x01\x00\x00"
 	    "\x00\x00\x00\x00\x02" "b\033[?25l";
 	struct screen *sc;
-	struct buf b;
 	char *s;
 
 	(void)state;
@@ -221,13 +224,10 @@ test_rep_never_reaches_libvterm(void **state)
 	screen_feed(sc, "\xcc\x81\033\xff\x83[44b", 9);
 	/* and a plain one: the rebuilt screen shows the character once */
 	screen_feed(sc, "\r\nx\033[5b", 7);
-	buf_init(&b, 1u << 20);
-	assert_int_equal(screen_render(sc, &b), 0);
-	s = buf_strdup(&b);
+	s = redraw(sc);
 	expect_has(s, ";1Hx\033[0m");
 	expect_lacks(s, "xx");
 	free(s);
-	buf_free(&b);
 	screen_free(sc);
 }
 
