@@ -6,8 +6,9 @@
 # naming the shared link and whether it was reused. The link closes after
 # reuse-idle; a rotated credential (`otgate asset credential`) makes a fresh
 # login with the new key; an asset that refuses more channels (MaxSessions)
-# gets a second connection; a link that dies ends each session on it with
-# "connection to the asset lost".
+# gets a second connection; otgate kill ends one session of a link, not the
+# others; a link that dies ends each session on it with "connection to the
+# asset lost".
 . "$(dirname "$0")/lib.sh"
 e2e_init
 asset_start plc1 127.0.0.2
@@ -96,6 +97,27 @@ out=$(vssh alice+plc1 'echo six' 2>&1)
 check "after otgate asset credential a session logs in afresh ('$out', $(logins) logins)" \
 	eval '[ "$out" = six ] && [ "$(logins)" -eq 3 ]'
 check "with the rotated key" eval 'grep "Accepted publickey" "$SSHD_LOG" | tail -n 1 | grep -q -- "$newfp"'
+
+# ---- kill is per session: the other session on the link goes on
+vssh alice+plc1 "$(held k k1)" >"$WORK/k1" 2>&1 &
+k1=$!
+wait_for 30 eval '[ $(started k) -ge 1 ]'
+k1id=$(grep '"event":"session.start"' "$WORK/audit.log" | tail -n 1 |
+	sed 's/.*"session":"\([0-9a-f]*\)".*/\1/')
+vssh alice+plc1 "$(held k k2)" >"$WORK/k2" 2>&1 &
+k2=$!
+wait_for 30 eval '[ $(started k) -ge 2 ]'
+O kill "$k1id" --reason "test" >/dev/null
+wait $k1
+rc1=$?
+touch "$WORK/go.k"
+wait $k2
+rc2=$?
+check "otgate kill ends that session only (rc $rc1: '$(tr '\n' ' ' <"$WORK/k1")')" \
+	eval '[ $rc1 -eq 1 ] && grep -q "ended by an operator: test" "$WORK/k1"'
+check "the other session on the link finishes (rc $rc2: '$(cat "$WORK/k2")')" \
+	eval '[ $rc2 -eq 0 ] && [ "$(cat "$WORK/k2")" = k2 ]'
+check "both on the same login ($(logins) logins)" [ "$(logins)" -eq 3 ]
 
 # ---- a link that dies while sessions are on it
 vssh alice+plc1 'echo ready; sleep 20' >"$WORK/d1" 2>&1 &
