@@ -5,10 +5,11 @@
 # and session.end, its own recording that verifies, and an asset.connect
 # naming the shared link and whether it was reused. The link closes after
 # reuse-idle; a rotated credential (`otgate asset credential`) makes a fresh
-# login with the new key; an asset that refuses more channels (MaxSessions)
-# gets a second connection; otgate kill ends one session of a link, not the
-# others; a link that dies ends each session on it with "connection to the
-# asset lost".
+# login with the new key, and so does a reload that changed the asset's
+# section (one that did not keeps the link); an asset that refuses more
+# channels (MaxSessions) gets a second connection; otgate kill ends one session
+# of a link, not the others; a link that dies ends each session on it with
+# "connection to the asset lost".
 . "$(dirname "$0")/lib.sh"
 e2e_init
 asset_start plc1 127.0.0.2
@@ -119,13 +120,33 @@ check "the other session on the link finishes (rc $rc2: '$(cat "$WORK/k2")')" \
 	eval '[ $rc2 -eq 0 ] && [ "$(cat "$WORK/k2")" = k2 ]'
 check "both on the same login ($(logins) logins)" [ "$(logins)" -eq 3 ]
 
+# ---- reload: a change elsewhere keeps the link, a change to the asset does not
+reload_with() {	# LINES: the asset's extra lines; wait for the reload's audit
+	local n
+	n=$(grep -c '"event":"policy.reload"' "$WORK/audit.log")
+	printf "%s" "$1" >"$WORK/reuse.conf"
+	policy_write "$WORK/reuse.conf"
+	kill -HUP "$BROKER_PID"
+	wait_for 10 eval '[ $(grep -c "\"event\":\"policy.reload\"" "$WORK/audit.log") -gt $n ]'
+}
+before=$(logins)
+reload_with $'reuse = yes\nreuse-idle = 6s\ntags = zone:a\n'
+out=$(vssh alice+plc1 'echo nine' 2>&1)
+check "after a reload that left the asset as it was the link is reused ('$out', $(logins) logins)" \
+	eval '[ "$out" = nine ] && [ "$(logins)" -eq $before ]'
+ssh-keygen -q -t ed25519 -N '' -C spare -f "$WORK/spare_hostkey"
+reload_with $'reuse = yes\nreuse-idle = 6s\ntags = zone:a\n'"hostkey = $(cut -d' ' -f1,2 "$WORK/spare_hostkey.pub")"$'\n'
+out=$(vssh alice+plc1 'echo ten' 2>&1)
+check "after a reload that changed the asset's pinned keys a session logs in afresh ('$out', $(logins) logins)" \
+	eval '[ "$out" = ten ] && [ "$(logins)" -eq $((before + 1)) ]'
+
 # ---- a link that dies while sessions are on it
 vssh alice+plc1 'echo ready; sleep 20' >"$WORK/d1" 2>&1 &
 d1=$!
 vssh alice+plc1 'echo ready; sleep 20' >"$WORK/d2" 2>&1 &
 d2=$!
 wait_for 15 eval 'grep -q ready "$WORK/d1" && grep -q ready "$WORK/d2"'
-check "two sessions share the link ($(logins) logins)" [ "$(logins)" -eq 3 ]
+check "two sessions share the link ($(logins) logins)" [ "$(logins)" -eq 4 ]
 for pid in $(ps -o pid= --ppid "$ASSET_PID_plc1"); do
 	kill "$pid"	# the asset-side sshd of the link
 done
@@ -142,7 +163,7 @@ lost_ends() { [ "$(grep '"event":"session.end"' "$WORK/audit.log" |
 check "and a session.end saying so for each" wait_for 5 lost_ends
 out=$(vssh alice+plc1 'echo seven' 2>&1)
 check "the next session logs in afresh ('$out', $(logins) logins)" \
-	eval '[ "$out" = seven ] && [ "$(logins)" -eq 4 ]'
+	eval '[ "$out" = seven ] && [ "$(logins)" -eq 5 ]'
 
 # ---- MaxSessions: the asset refuses a third channel, a second link takes it
 for pid in $(ps -o pid= --ppid "$ASSET_PID_plc1"); do
