@@ -410,8 +410,10 @@ const char *relay_pump(struct session *s);
 void relay_asset_callbacks(struct session *s, ssh_channel ach);
 /* Before a channel that outlives s (on a shared link) is let go. */
 void relay_asset_callbacks_clear(struct session *s, ssh_channel ach);
-/* The vendor channel's signal callback. */
+/* The vendor channel's signal callback; cleared before the session is freed
+ * (libssh keeps a freed channel until the peer's close and calls it then). */
 void relay_vendor_callbacks(struct session *s, ssh_channel vch);
+void relay_vendor_callbacks_clear(struct session *s, ssh_channel vch);
 /* Throw away extended data a vendor sent: a session's stderr only flows from
  * the server, and libssh would keep it (re-opening the window) for ever. */
 void relay_drop_vendor_stderr(struct session *s);

@@ -164,6 +164,14 @@ relay_asset_callbacks_clear(struct session *s, ssh_channel ach)
 	ssh_remove_channel_callbacks(ach, &s->relay->asset_cb);
 }
 
+/* ssh_channel_free keeps a channel the peer has not closed yet and runs its
+ * callbacks when the close arrives: they must not point into a freed relay. */
+void
+relay_vendor_callbacks_clear(struct session *s, ssh_channel vch)
+{
+	ssh_remove_channel_callbacks(vch, &s->relay->vendor_cb);
+}
+
 /* Write what is pending for one stream, as far as the window allows. */
 static int
 relay_flush(struct session *s, enum relay_stream st)

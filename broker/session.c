@@ -39,6 +39,8 @@ session_free_cb(evutil_socket_t fd, short what, void *arg)
 	asset_free(s->up);
 	transfer_free(s->transfer);
 	forward_free(s->forward);
+	if (s->vch != NULL && s->relay != NULL)
+		relay_vendor_callbacks_clear(s, s->vch);
 	relay_free(s->relay);
 	menu_free(s->menu);
 	if (s->vch != NULL)
