@@ -29,6 +29,11 @@ wait_for() {	# SECONDS CMD...: until CMD succeeds
 	done
 }
 
+# A vendor session in the background, its output in $WORK/FILE, its pid in BG.
+bg_session() {	# FILE CMD
+	vssh alice+plc1 "$2" >"$WORK/$1" 2>&1 &
+	BG=$!
+}
 # A command for the asset that says it runs, waits until the test releases
 # GROUP, then prints WORD: sessions that overlap for sure, however slow the
 # machine (the asset runs on this host).
@@ -47,10 +52,10 @@ out1=$(vssh alice+plc1 'echo one' 2>&1)
 out2=$(vssh alice+plc1 'echo two' 2>&1)
 check "sequential sessions both run ('$out1', '$out2')" \
 	eval '[ "$out1" = one ] && [ "$out2" = two ]'
-vssh alice+plc1 "$(held c three)" >"$WORK/c1" 2>&1 &
-p1=$!
-vssh alice+plc1 "$(held c four)" >"$WORK/c2" 2>&1 &
-p2=$!
+bg_session c1 "$(held c three)"
+p1=$BG
+bg_session c2 "$(held c four)"
+p2=$BG
 check "two sessions run at once" release c 2
 wait $p1 $p2
 check "concurrent sessions both run ('$(cat "$WORK/c1")', '$(cat "$WORK/c2")')" \
@@ -100,13 +105,13 @@ check "after otgate asset credential a session logs in afresh ('$out', $(logins)
 check "with the rotated key" eval 'grep "Accepted publickey" "$SSHD_LOG" | tail -n 1 | grep -q -- "$newfp"'
 
 # ---- kill is per session: the other session on the link goes on
-vssh alice+plc1 "$(held k k1)" >"$WORK/k1" 2>&1 &
-k1=$!
+bg_session k1 "$(held k k1)"
+k1=$BG
 wait_for 30 eval '[ $(started k) -ge 1 ]'
 k1id=$(grep '"event":"session.start"' "$WORK/audit.log" | tail -n 1 |
 	sed 's/.*"session":"\([0-9a-f]*\)".*/\1/')
-vssh alice+plc1 "$(held k k2)" >"$WORK/k2" 2>&1 &
-k2=$!
+bg_session k2 "$(held k k2)"
+k2=$BG
 wait_for 30 eval '[ $(started k) -ge 2 ]'
 O kill "$k1id" --reason "test" >/dev/null
 wait $k1
@@ -141,10 +146,10 @@ check "after a reload that changed the asset's pinned keys a session logs in afr
 	eval '[ "$out" = ten ] && [ "$(logins)" -eq $((before + 1)) ]'
 
 # ---- a link that dies while sessions are on it
-vssh alice+plc1 'echo ready; sleep 20' >"$WORK/d1" 2>&1 &
-d1=$!
-vssh alice+plc1 'echo ready; sleep 20' >"$WORK/d2" 2>&1 &
-d2=$!
+bg_session d1 'echo ready; sleep 20'
+d1=$BG
+bg_session d2 'echo ready; sleep 20'
+d2=$BG
 wait_for 15 eval 'grep -q ready "$WORK/d1" && grep -q ready "$WORK/d2"'
 check "two sessions share the link ($(logins) logins)" [ "$(logins)" -eq 4 ]
 for pid in $(ps -o pid= --ppid "$ASSET_PID_plc1"); do
@@ -180,8 +185,8 @@ out=$(vssh alice+plc1 'echo eight' 2>&1)
 check "a session after the asset restarted logs in afresh ('$out', $(logins) logins)" \
 	eval '[ "$out" = eight ] && [ "$(logins)" -eq $((before + 1)) ]'
 for i in 1 2 3; do
-	vssh alice+plc1 "$(held m m$i)" >"$WORK/m$i" 2>&1 &
-	eval "m$i=\$!"
+	bg_session "m$i" "$(held m "m$i")"
+	eval "m$i=\$BG"
 done
 check "three sessions run at once" release m 3
 wait $m1 $m2 $m3
