@@ -46,7 +46,7 @@ policy_write "$WORK/extra.conf"
 sed -i 's/^allow = shell exec$/allow = shell exec sftp/' "$WORK/policy.conf"
 broker_start
 
-MB=${TRANSFER_MB:-32}
+MB=${TRANSFER_MB:-100}
 FILES=$WORK/files
 mkdir -p "$FILES"
 chmod 0777 "$FILES"
