@@ -191,6 +191,10 @@ int seal_chain_update(struct seal_chain *c, const void *data, size_t len);
 /* Close the current segment: the new h into c->h, seq advanced. */
 int seal_chain_next(struct seal_chain *c);
 void seal_chain_free(struct seal_chain *c);
+int seal_signer_init(void **signer, void *pkey);	/* EVP_PKEY *: once a session */
+int seal_sign(void *signer, const void *msg, size_t len, uint8_t sig[REC_SIG_LEN]);
+void seal_signer_free(void *signer);
+void seal_hex_str(char *out, const uint8_t *p, size_t n);	/* out[2 * n + 1] */
 
 struct seal_cert {
 	char session[REC_ID_LEN + 1];

@@ -38,6 +38,7 @@ struct recording {
 	struct buf cipher;
 	struct seal_chain chain;
 	void *session_key;
+	void *signer;		/* signing context for session_key */
 	struct cast_text out_text, in_text;
 	struct timespec t0;	/* CLOCK_MONOTONIC at open */
 	uint64_t start_ms;	/* Unix ms at open */
@@ -136,15 +137,6 @@ recording_write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static void
-recording_hex(char *out, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
 /* Seal what the chain has hashed since the last seal. */
 static int
 recording_seal(struct recording *rec, uint64_t t, int final)
@@ -163,7 +155,7 @@ recording_seal(struct recording *rec, uint64_t t, int final)
 	memcpy(s.h, rec->chain.h, sizeof(s.h));
 	s.final = final;
 	seal_message(msg, rec->meta.session, &s);
-	if ((r = reckey_sign(rec->session_key, msg, sizeof(msg), s.sig)) != 0 ||
+	if ((r = seal_sign(rec->signer, msg, sizeof(msg), s.sig)) != 0 ||
 	    (r = seal_record_line(&rec->seals, &s)) != 0)
 		return r;
 	rec->last_seal = t;
@@ -174,7 +166,7 @@ recording_seal(struct recording *rec, uint64_t t, int final)
 		cp.seq = s.seq;
 		cp.offset = s.offset;
 		cp.time_ms = s.time_ms;
-		recording_hex(cp.h, s.h, sizeof(s.h));
+		seal_hex_str(cp.h, s.h, sizeof(s.h));
 		cp.final = final;
 		rec->checkpoint(rec->checkpoint_arg, &cp);
 	}
@@ -291,7 +283,7 @@ recording_new_id(char id[REC_ID_LEN + 1])
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return OTG_ERR_CRYPTO;
-	recording_hex(id, raw, sizeof(raw));
+	seal_hex_str(id, raw, sizeof(raw));
 	return 0;
 }
 
@@ -348,7 +340,8 @@ recording_certify(struct recording *rec, const struct recording_params *p)
 	memset(&cert, 0, sizeof(cert));
 	memcpy(cert.session, rec->meta.session, sizeof(cert.session));
 	cert.time_ms = rec->start_ms;
-	if ((r = reckey_new_session(&rec->session_key, cert.session_pub)) != 0)
+	if ((r = reckey_new_session(&rec->session_key, cert.session_pub)) != 0 ||
+	    (r = seal_signer_init(&rec->signer, rec->session_key)) != 0)
 		return recording_fail(rec, r, "making the session key");
 	if (p->certify == NULL ||
 	    (r = p->certify(p->certify_arg, cert.session, cert.session_pub, cert.time_ms,
@@ -645,6 +638,7 @@ recording_abort(struct recording *rec)
 		close(rec->fd);
 	if (rec->seal_fd != -1)
 		close(rec->seal_fd);
+	seal_signer_free(rec->signer);
 	reckey_free(rec->session_key);
 	seal_chain_free(&rec->chain);
 	buf_free(&rec->pending);

@@ -362,6 +362,37 @@ test_signer_process(void **state)
 	assert_int_equal(signer_start(fx->rf.keypath, &s), OTG_ERR_PERM);
 }
 
+/* The session's reused signing context signs, seal after seal, exactly what a
+ * fresh context per signature signs (Ed25519 is deterministic), and verifies. */
+static void
+test_reused_signer_matches_fresh(void **state)
+{
+	uint8_t pub[REC_ED25519_LEN], a[REC_SIG_LEN], b[REC_SIG_LEN], msg[SEAL_MSG_LEN];
+	struct seal_record rec;
+	char hex[2 * REC_HASH_LEN + 1];
+	void *key, *signer;
+	int i;
+
+	(void)state;
+	assert_int_equal(reckey_new_session(&key, pub), 0);
+	assert_int_equal(seal_signer_init(&signer, key), 0);
+	memset(&rec, 0, sizeof(rec));
+	for (i = 0; i < 5; i++) {
+		rec.seq = (uint64_t)i + 1;
+		rec.offset = 65536u * (uint64_t)i;
+		rec.h[i] = 0xa5;
+		seal_message(msg, "0123456789abcdef0123456789abcdef", &rec);
+		assert_int_equal(seal_sign(signer, msg, sizeof(msg), a), 0);
+		assert_int_equal(reckey_sign(key, msg, sizeof(msg), b), 0);
+		assert_memory_equal(a, b, sizeof(a));
+		assert_int_equal(reckey_verify_raw(pub, msg, sizeof(msg), a), 0);
+	}
+	seal_signer_free(signer);
+	reckey_free(key);
+	seal_hex_str(hex, (const uint8_t *)"\x00\x0f\xa5\xff", 4);
+	assert_string_equal(hex, "000fa5ff");
+}
+
 int
 main(void)
 {
@@ -379,6 +410,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoints_catch_cut_history, setup,
 		    recfixture_teardown),
 		cmocka_unit_test_setup_teardown(test_signer_process, setup, recfixture_teardown),
+		cmocka_unit_test(test_reused_signer_matches_fresh),
 	};
 
 	log_init("test_seal", 1, LOG_LEVEL_WARN);
