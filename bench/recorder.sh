@@ -1,11 +1,14 @@
 #!/bin/bash
 # recorder.sh: the recorder's own cost (bench/recorder_bench.c) against a
-# temporary state directory. Usage: bench/recorder.sh [--bulk-text] [BUILD]
-# (after make). --bulk-text prints only the MB/s one CPU core records of an
-# exec's base64 output with the live index on (bench/run's recording cost).
+# temporary state directory. Usage: bench/recorder.sh [--bulk-text|--bulk-text-pty]
+# [BUILD] (after make). --bulk-text prints only the MB/s one CPU core records of
+# an exec's base64 output with the live index on (bench/run's recording cost);
+# --bulk-text-pty the same for a pty's output (asciicast).
 set -eu
 ONLY=
-[ "${1:-}" = --bulk-text ] && { ONLY=bulk-text; shift; }
+case "${1:-}" in
+--bulk-text|--bulk-text-pty) ONLY=${1#--}; shift ;;
+esac
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$TOP/build}" && pwd)
 WORK=$(mktemp -d /tmp/otgate-bench.XXXXXX)

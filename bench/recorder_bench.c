@@ -12,7 +12,9 @@
  * Recording costs a relay that moves R MB/s the fraction R / (loop MB/s) of
  * its thread; bench/run prints that for its bulk text figure, from
  * `recorder_bench STATE bulk-text`, which runs the first line only (an exec's
- * output as bench/run's bulk scenario makes it) and prints its loop MB/s.
+ * output as bench/run's bulk scenario makes it) and prints its loop MB/s;
+ * `bulk-text-pty` does the same for a pty's output (asciicast + live index).
+ * The "encoder" lines time cast_text alone (no file, seal or index).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +157,41 @@ bench_base64_text(char *text, size_t len)
 		text[i] = i % 77 == 76 ? '\n' : b64[random() % 64];
 }
 
+/* cast_text alone: DATA in reads of BENCH_READ into a buffer emptied after each. */
+static void
+bench_encoder(const char *what, const char *data, size_t len, int reps)
+{
+	struct cast_text st = { { 0 }, 0 };
+	struct buf out;
+	double start = bench_clock(CLOCK_THREAD_CPUTIME_ID), secs;
+	size_t off;
+	int i;
+
+	buf_init(&out, 4 * BENCH_READ + 64);
+	for (i = 0; i < reps; i++) {
+		for (off = 0; off < len; off += BENCH_READ) {
+			if (cast_text(&out, &st, "o", 0, data + off, BENCH_READ) != 0)
+				exit(1);
+			buf_reset(&out);
+		}
+	}
+	secs = bench_clock(CLOCK_THREAD_CPUTIME_ID) - start;
+	printf("%-34s %5.0f MB/s\n", what, (double)len * reps / secs / 1e6);
+	buf_free(&out);
+}
+
+/* Terminal text with UTF-8 box drawing, colour escapes and tabs every line. */
+static void
+bench_tty_text(char *text, size_t len)
+{
+	static const char line[] = "\033[32m\xe2\x94\x82\033[0m drwxr-xr-x 2 root root\t"
+	    "4096 \xc3\xa9t\xc3\xa9 \"x\" \xe2\x94\x80\xe2\x94\x80 plc-01/config.xml\r\n";
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		text[i] = line[i % (sizeof(line) - 1)];
+}
+
 static void
 bench_keystrokes(const char *state, void *key)
 {
@@ -183,8 +220,9 @@ main(int argc, char **argv)
 	void *key;
 	size_t i;
 
-	if (argc != 2 && (argc != 3 || strcmp(argv[2], "bulk-text") != 0)) {
-		fprintf(stderr, "usage: recorder_bench STATE [bulk-text]\n");
+	if (argc != 2 && (argc != 3 || (strcmp(argv[2], "bulk-text") != 0 &&
+	    strcmp(argv[2], "bulk-text-pty") != 0))) {
+		fprintf(stderr, "usage: recorder_bench STATE [bulk-text|bulk-text-pty]\n");
 		return 2;
 	}
 	log_init("recorder_bench", 1, LOG_LEVEL_WARN);
@@ -196,7 +234,8 @@ main(int argc, char **argv)
 		return 1;
 	bench_base64_text(text, BENCH_TEXT);
 	if (argc == 3) {
-		printf("%.0f\n", bench_bulk(NULL, argv[1], key, 0, text, BENCH_TEXT, 1, 1));
+		printf("%.0f\n", bench_bulk(NULL, argv[1], key, strcmp(argv[2], "bulk-text-pty") == 0,
+		    text, BENCH_TEXT, 1, 1));
 		free(text);
 		reckey_free(key);
 		return 0;
@@ -212,6 +251,10 @@ main(int argc, char **argv)
 	    0);
 	bench_bulk("random binary, stream", argv[1], key, 0, binary, BENCH_READ, BENCH_REPS, 0);
 	bench_keystrokes(argv[1], key);
+	bench_encoder("encoder, bulk base64 text", text, BENCH_TEXT, 1);
+	bench_encoder("encoder, random binary", binary, BENCH_READ, BENCH_REPS);
+	bench_tty_text(text, BENCH_TEXT);
+	bench_encoder("encoder, UTF-8 terminal text", text, BENCH_TEXT, 1);
 	free(text);
 	reckey_free(key);
 	return 0;

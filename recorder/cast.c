@@ -9,6 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "common/common.h"
 #include "recorder/recorder.h"
@@ -108,43 +111,103 @@ cast_escaped_cp(const uint8_t *p, size_t k)
 	return 0;
 }
 
-#define CAST_ONES 0x0101010101010101ull
-#define CAST_HIGHS 0x8080808080808080ull
-
-/* Does any of these 8 bytes need a look: non-ASCII, a control, '"', '\\',
- * DEL? Word-at-a-time, since this is the hot path of bulk terminal output. */
+/*
+ * The hot path of bulk terminal output: find the next byte that needs a look
+ * (not ASCII; or, in JSON text, a control, '"', '\\' or DEL) with a scan of
+ * 16 bytes at a time (SSE2, every x86-64) or 8 (any other CPU), so that the
+ * runs between such bytes are validated and copied whole.
+ */
 static int
-cast_word_special(const uint8_t *p)
+cast_plain(uint8_t c)
 {
-	uint64_t v, quote, slash, del;
-
-	memcpy(&v, p, sizeof(v));
-	quote = v ^ (CAST_ONES * '"');
-	slash = v ^ (CAST_ONES * '\\');
-	del = v ^ (CAST_ONES * 0x7f);
-	return ((v | ((v - CAST_ONES * 0x20) & ~v) |
-	    ((quote - CAST_ONES) & ~quote) | ((slash - CAST_ONES) & ~slash) |
-	    ((del - CAST_ONES) & ~del)) & CAST_HIGHS) != 0;
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
-/* Nonzero when any of these 8 bytes is not ASCII. */
-static uint64_t
-cast_load_highs(const uint8_t *p)
+#if defined(__SSE2__)
+/* The first byte from p[i] that is not ASCII, or n. */
+static size_t
+cast_skip_ascii(const uint8_t *p, size_t i, size_t n)
 {
-	uint64_t v;
+	unsigned m;
 
-	memcpy(&v, p, sizeof(v));
-	return v & CAST_HIGHS;
+	for (; i + 16 <= n; i += 16) {
+		m = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const void *)(p + i)));
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
 }
 
-/* Bytes that are all plain ASCII from p[i], eight at a time. */
+/* The first byte from p[i] that is not cast_plain, or n. */
 static size_t
 cast_skip_plain(const uint8_t *p, size_t i, size_t n)
 {
-	while (i + 8 <= n && !cast_word_special(p + i))
-		i += 8;
+	const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'),
+	    slash = _mm_set1_epi8('\\'), del = _mm_set1_epi8(0x7f);
+	__m128i v;
+	unsigned m;
+
+	for (; i + 16 <= n; i += 16) {
+		v = _mm_loadu_si128((const void *)(p + i));
+		/* signed: bytes >= 0x80 are below 0x20 too */
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v,
+		    space), _mm_cmpeq_epi8(v, quote)), _mm_or_si128(_mm_cmpeq_epi8(v, slash),
+		    _mm_cmpeq_epi8(v, del))));
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+	while (i < n && cast_plain(p[i]))
+		i++;
 	return i;
 }
+#else
+#define CAST_ONES 0x0101010101010101ull
+#define CAST_HIGHS 0x8080808080808080ull
+
+/* Nonzero when any of these 8 bytes is not cast_plain (bytes equal to b
+ * show as (x - ONES) & ~x with x = v ^ b; below 0x20 as (v - 0x20...) & ~v). */
+static uint64_t
+cast_word_special(uint64_t v)
+{
+	uint64_t quote = v ^ (CAST_ONES * '"'), slash = v ^ (CAST_ONES * '\\'),
+	    del = v ^ (CAST_ONES * 0x7f);
+
+	return (v | ((v - CAST_ONES * 0x20) & ~v) | ((quote - CAST_ONES) & ~quote) |
+	    ((slash - CAST_ONES) & ~slash) | ((del - CAST_ONES) & ~del)) & CAST_HIGHS;
+}
+
+static size_t
+cast_skip_ascii(const uint8_t *p, size_t i, size_t n)
+{
+	uint64_t v;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, p + i, sizeof(v));
+		if ((v & CAST_HIGHS) != 0)
+			break;
+	}
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
+}
+
+static size_t
+cast_skip_plain(const uint8_t *p, size_t i, size_t n)
+{
+	uint64_t v;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, p + i, sizeof(v));
+		if (cast_word_special(v) != 0)
+			break;
+	}
+	while (i < n && cast_plain(p[i]))
+		i++;
+	return i;
+}
+#endif
 
 /* JSON string body of valid UTF-8: what needs no escape is copied in runs. */
 static int
@@ -158,14 +221,9 @@ cast_json_text(struct buf *out, const uint8_t *p, size_t n)
 	int r;
 
 	while (i < n) {
-		i = cast_skip_plain(p, i, n);
-		if (i == n)
+		if ((i = cast_skip_plain(p, i, n)) == n)
 			break;
 		c = p[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
 		k = 1;
 		cp = c;
 		if (c >= 0x80) {
@@ -264,12 +322,7 @@ cast_text(struct buf *out, struct cast_text *st, const char *code, uint64_t t_us
 	while (i < len) {
 		start = i;
 		for (;;) {
-			/* ASCII eight bytes at a time, then byte by byte */
-			while (i + 8 <= len && !(cast_load_highs(p + i)))
-				i += 8;
-			while (i < len && p[i] < 0x80)
-				i++;
-			if (i == len || (n = cast_utf8_len(p + i, len - i)) <= 0)
+			if ((i = cast_skip_ascii(p, i, len)) == len || (n = cast_utf8_len(p + i, len - i)) <= 0)
 				break;
 			i += (size_t)n;
 		}
@@ -289,9 +342,12 @@ cast_text(struct buf *out, struct cast_text *st, const char *code, uint64_t t_us
 			st->ncarry = len - i;
 			break;
 		}
-		if ((r = cast_put_binary(&e, p + i, 1)) != 0)
+		/* a run of invalid bytes goes to the binary event whole */
+		start = i++;
+		while (i < len && cast_utf8_len(p + i, len - i) == 0)
+			i++;
+		if ((r = cast_put_binary(&e, p + start, i - start)) != 0)
 			goto out;
-		i++;
 	}
 	r = cast_end_run(&e);
 out:
