@@ -231,24 +231,38 @@ audit_close(struct audit *a)
 	free(a);
 }
 
+/* How many leading bytes escape_json would copy as they are (printable ASCII
+ * but the quote and backslash): those go in with one copy, not one a byte. */
+static size_t
+audit_plain_run(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '"' || p[i] == '\\')
+			break;
+	}
+	return i;
+}
+
 static int
 audit_put_string(struct buf *b, const char *s)
 {
-	size_t len = strnlen(s, AUDIT_VALUE_MAX + 1);
-	int r;
+	size_t len = strnlen(s, AUDIT_VALUE_MAX + 1), plain;
+	int cut = len > AUDIT_VALUE_MAX, r;
 
-	if ((r = buf_putc(b, '"')) != 0)
-		return r;
-	if (len > AUDIT_VALUE_MAX) {
+	if (cut) {
 		/* cut on a character boundary and say so */
 		len = AUDIT_VALUE_MAX;
 		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
 			len--;
-		if ((r = escape_json(b, s, len)) != 0 || (r = buf_puts(b, "...")) != 0)
-			return r;
-	} else if ((r = escape_json(b, s, len)) != 0) {
-		return r;
 	}
+	plain = audit_plain_run(s, len);
+	if ((r = buf_putc(b, '"')) != 0 || (r = buf_put(b, s, plain)) != 0 ||
+	    (r = escape_json(b, s + plain, len - plain)) != 0 ||
+	    (cut && (r = buf_puts(b, "...")) != 0))
+		return r;
 	return buf_putc(b, '"');
 }
 

@@ -281,6 +281,44 @@ test_hostile_strings_escaped(void **state)
 	expect_verify(2, 1, 0, NULL);
 }
 
+/* A long value is cut at exactly 4,096 bytes, backed off to a character
+ * boundary, whether its head is plain ASCII or needs escaping. */
+static void
+test_long_value_cut_exactly(void **state)
+{
+	char *big, *lines[2], *text, *want;
+	struct audit *a;
+
+	(void)state;
+	big = malloc(6000);
+	want = malloc(6000);
+	assert_non_null(big);
+	assert_non_null(want);
+	memset(big, 'x', 5999);
+	big[5999] = '\0';
+	memcpy(big + 4095, "\xc3\xa9", 2);	/* an e-acute across the cut */
+	big[0] = '"';
+	assert_int_equal(audit_open(logpath, &a), 0);
+	{
+		struct audit_field f[] = { AUDIT_STR("command", big) };
+
+		assert_int_equal(audit_event(a, "session.start", f, 1), 0);
+		big[0] = 'x';
+		assert_int_equal(audit_event(a, "session.start", f, 1), 0);
+	}
+	audit_close(a);
+	assert_int_equal(read_lines(lines, 2, &text), 2);
+	memset(want, 'x', 4095);
+	snprintf(want + 4095, 6000 - 4095, "...\"}");
+	assert_int_equal(strncmp(strstr(lines[1], "\"command\":\"") + 11, want, 4100), 0);
+	want[0] = '"';
+	assert_non_null(strstr(lines[0], "\"command\":\"\\\""));
+	assert_int_equal(strncmp(strstr(lines[0], "\"command\":\"") + 13, want + 1, 4099), 0);
+	free(text);
+	free(big);
+	free(want);
+}
+
 static void
 test_rotation_continues_chain(void **state)
 {
@@ -453,6 +491,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resume_after_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampering_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_strings_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_value_cut_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_continues_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_write_cut, setup, teardown),
