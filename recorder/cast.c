@@ -209,48 +209,90 @@ cast_skip_plain(const uint8_t *p, size_t i, size_t n)
 }
 #endif
 
+/* Output gathered in a small buffer, so that the run and escape of each line
+ * of text cost two memcpy and not two buf_put (a newline every ~80 bytes). */
+struct cast_stage {
+	struct buf *out;
+	size_t len;
+	uint8_t data[4096];
+};
+
+static int
+cast_stage_flush(struct cast_stage *s)
+{
+	size_t n = s->len;
+
+	s->len = 0;
+	return buf_put(s->out, s->data, n);
+}
+
+static int
+cast_stage_put(struct cast_stage *s, const void *p, size_t n)
+{
+	int r;
+
+	if (n > sizeof(s->data) - s->len) {
+		if ((r = cast_stage_flush(s)) != 0)
+			return r;
+		if (n > sizeof(s->data))
+			return buf_put(s->out, p, n);
+	}
+	memcpy(s->data + s->len, p, n);
+	s->len += n;
+	return 0;
+}
+
+/* The JSON escape of byte c (code point cp when escaped as \uXXXX) into esc[6]. */
+static size_t
+cast_escape(uint8_t c, unsigned cp, char *esc)
+{
+	static const char cast_hex[] = "0123456789abcdef";
+
+	esc[0] = '\\';
+	esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
+	if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t')
+		return 2;
+	esc[1] = 'u';
+	esc[2] = cast_hex[(cp >> 12) & 15];
+	esc[3] = cast_hex[(cp >> 8) & 15];
+	esc[4] = cast_hex[(cp >> 4) & 15];
+	esc[5] = cast_hex[cp & 15];
+	return 6;
+}
+
 /* JSON string body of valid UTF-8: what needs no escape is copied in runs. */
 static int
 cast_json_text(struct buf *out, const uint8_t *p, size_t n)
 {
-	static const char cast_hex[] = "0123456789abcdef";
-	size_t i = 0, run = 0, k, elen;
+	struct cast_stage s;
+	size_t i = 0, run = 0, k;
 	unsigned cp;
-	char esc[8];
-	uint8_t c;
+	char esc[6];
 	int r;
 
+	s.out = out;
+	s.len = 0;
 	while (i < n) {
 		if ((i = cast_skip_plain(p, i, n)) == n)
 			break;
-		c = p[i];
 		k = 1;
-		cp = c;
-		if (c >= 0x80) {
-			k = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		cp = p[i];
+		if (p[i] >= 0x80) {
+			k = p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
 			if ((cp = cast_escaped_cp(p + i, k)) == 0) {
 				i += k;
 				continue;
 			}
 		}
-		/* no printf here: a newline every line of output goes this way */
-		esc[0] = '\\';
-		esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
-		elen = 2;
-		if (c != '"' && c != '\\' && c != '\n' && c != '\r' && c != '\t') {
-			esc[1] = 'u';
-			esc[2] = cast_hex[(cp >> 12) & 15];
-			esc[3] = cast_hex[(cp >> 8) & 15];
-			esc[4] = cast_hex[(cp >> 4) & 15];
-			esc[5] = cast_hex[cp & 15];
-			elen = 6;
-		}
-		if ((r = buf_put(out, p + run, i - run)) != 0 || (r = buf_put(out, esc, elen)) != 0)
+		if ((r = cast_stage_put(&s, p + run, i - run)) != 0 ||
+		    (r = cast_stage_put(&s, esc, cast_escape(p[i], cp, esc))) != 0)
 			return r;
 		i += k;
 		run = i;
 	}
-	return buf_put(out, p + run, i - run);
+	if ((r = cast_stage_put(&s, p + run, i - run)) != 0)
+		return r;
+	return cast_stage_flush(&s);
 }
 
 static int
