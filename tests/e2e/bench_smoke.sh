@@ -18,7 +18,8 @@ echo_p99:direct,jump,hop,otgate echo_many_p50:direct,jump,hop,otgate
 echo_many_p99:direct,jump,hop,otgate conc_pss:jump,hop,otgate conc_setup:direct,otgate
 stall_growth:jump,hop,otgate flood_login:jump,hop,otgate flood_ok:jump,hop,otgate
 enum_known:jump,otgate enum_unknown:jump,otgate ceiling_aes:direct ceiling_chacha:direct
-sftp_get:direct,jump,otgate sftp_put:direct,jump,otgate rec_cost:otgate"
+sftp_get:direct,jump,otgate sftp_put:direct,jump,otgate rec_cost:otgate
+rec_cost_pty:otgate"
 for w in $want; do
 	fig=${w%%:*}
 	line=$(echo "$out" | grep "^{\"figure\":\"$fig\",")
