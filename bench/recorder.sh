@@ -13,8 +13,11 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$TOP/build}" && pwd)
 WORK=$(mktemp -d /tmp/otgate-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
+# a library built with SAN=1 needs the sanitizers' runtimes at link time
+SAN=
+nm "$BUILD/libotg.a" 2>/dev/null | grep -q __asan_ && SAN="-fsanitize=address,undefined"
 # shellcheck disable=SC2046
-cc -O2 -std=c11 -D_GNU_SOURCE -I"$TOP" -o "$WORK/recorder_bench" "$TOP/bench/recorder_bench.c" \
+cc -O2 -std=c11 -D_GNU_SOURCE $SAN -I"$TOP" -o "$WORK/recorder_bench" "$TOP/bench/recorder_bench.c" \
 	"$BUILD/libotg.a" $(pkg-config --libs libssh libevent liboath libcrypto sqlite3 libqrencode) \
 	-lpam -lcrypt -lpthread
 "$BUILD/otgate" recording keygen --state "$WORK/state" >/dev/null
