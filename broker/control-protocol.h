@@ -24,6 +24,7 @@
 #define CONTROL_HEADER_LEN 16
 #define CONTROL_REQUEST_MAX (64u * 1024u)
 #define CONTROL_REPLY_MAX (16u * 1024u * 1024u)
+#define CONTROL_ADMIN_GROUP "otgate-admin"	/* may use the socket besides root */
 
 enum control_type {
 	/* requests */
