@@ -322,6 +322,17 @@ cast_put_binary(struct cast_encoder *e, const void *p, size_t n)
 	return buf_put(&e->binary, p, n);
 }
 
+/* The end of the valid UTF-8 from p[i]: ASCII runs skipped whole. */
+static size_t
+cast_valid_end(const uint8_t *p, size_t i, size_t n)
+{
+	int k;
+
+	while ((i = cast_skip_ascii(p, i, n)) < n && (k = cast_utf8_len(p + i, n - i)) > 0)
+		i += (size_t)k;
+	return i;
+}
+
 /* Finish a sequence carried from the previous call with the first bytes of p. */
 static int
 cast_finish_carry(struct cast_encoder *e, struct cast_text *st, const uint8_t *p,
@@ -356,18 +367,14 @@ cast_text(struct buf *out, struct cast_text *st, const char *code, uint64_t t_us
 	struct cast_encoder e = { out, code, t_us, RUN_NONE, { 0 } };
 	const uint8_t *p = data;
 	size_t i, start;
-	int n, r;
+	int r;
 
 	buf_init(&e.binary, REC_MAX_FRAME);
 	if ((r = cast_finish_carry(&e, st, p, len, &i)) != 0)
 		goto out;
 	while (i < len) {
 		start = i;
-		for (;;) {
-			if ((i = cast_skip_ascii(p, i, len)) == len || (n = cast_utf8_len(p + i, len - i)) <= 0)
-				break;
-			i += (size_t)n;
-		}
+		i = cast_valid_end(p, i, len);
 		/* in binary output a few bytes that happen to be UTF-8 stay binary:
 		 * an event per fragment would cost more than the bytes */
 		if (i > start && e.run == RUN_BINARY && i - start < CAST_MIN_TEXT_RUN &&
