@@ -166,6 +166,22 @@ approval_arm(struct approval *a, time_t at)
 }
 
 /* A new request for the session's user and asset; NULL when full. */
+static void approval_json(struct buf *out, const struct approval *a);
+
+/* Hand the request to on-request (if set), as the JSON `requests --json` prints. */
+static void
+approval_notify(struct server *srv, const struct approval *a)
+{
+	struct buf b;
+
+	if (srv->onrequest_fd == -1)
+		return;
+	buf_init(&b, ONREQUEST_MSG_MAX);
+	approval_json(&b, a);
+	onrequest_run(srv, a->id, &b);
+	buf_free(&b);
+}
+
 static struct approval *
 approval_new(struct approvals *all, struct session *s, const char *role)
 {
@@ -201,7 +217,7 @@ approval_new(struct approvals *all, struct session *s, const char *role)
 	    AUDIT_STR("approvers", a->approvers), AUDIT_STR("reason", a->reason) }, 10);
 	log_info("approval: request %lu: %s on %s waits for an operator", a->id, a->user,
 	    a->asset);
-	onrequest_run(srv, a->id, a->user, a->company, a->asset, a->reason, a->since);
+	approval_notify(srv, a);
 	return a;
 }
 
@@ -380,6 +396,23 @@ approval_json_str(struct buf *out, const char *key, const char *v)
 	buf_puts(out, "\"");
 }
 
+/* One request as a line of JSON: `otgate requests --json` and on-request's stdin. */
+static void
+approval_json(struct buf *out, const struct approval *a)
+{
+	char since[32];
+	struct tm tm;
+
+	gmtime_r(&a->since, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	buf_printf(out, "{\"id\":%lu", a->id);
+	approval_json_str(out, "user", a->user);
+	approval_json_str(out, "company", a->company);
+	approval_json_str(out, "asset", a->asset);
+	approval_json_str(out, "reason", a->reason);
+	buf_printf(out, ",\"since\":\"%s\"}\n", since);
+}
+
 void
 approval_list(struct server *srv, struct buf *out, int json)
 {
@@ -390,17 +423,12 @@ approval_list(struct server *srv, struct buf *out, int json)
 	for (a = srv->approvals->list; a != NULL; a = a->next) {
 		if (a->state != APPROVAL_WAITING)
 			continue;
-		gmtime_r(&a->since, &tm);
-		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		if (json) {
-			buf_printf(out, "{\"id\":%lu", a->id);
-			approval_json_str(out, "user", a->user);
-			approval_json_str(out, "company", a->company);
-			approval_json_str(out, "asset", a->asset);
-			approval_json_str(out, "reason", a->reason);
-			buf_printf(out, ",\"since\":\"%s\"}\n", since);
+			approval_json(out, a);
 			continue;
 		}
+		gmtime_r(&a->since, &tm);
+		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		escape_str(comp, sizeof(comp), a->company[0] ? a->company : "-");
 		escape_str(why, sizeof(why), a->reason[0] ? a->reason : "-");
 		buf_printf(out, "%lu %s %s %s (%s) reason: %s\n", a->id, since,

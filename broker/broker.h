@@ -707,9 +707,10 @@ void reason_free(struct session *s);
 
 /* onrequest.c: `on-request = PATH`: a helper forked by onrequest_start
  * (before privileges drop) runs PATH for each request, JSON on stdin. */
+#define ONREQUEST_MSG_MAX 4096	/* one request's JSON line */
 int onrequest_start(struct server *srv);
-void onrequest_run(struct server *srv, unsigned long id, const char *user,
-    const char *company, const char *asset, const char *reason, time_t since);
+/* Send request id's JSON line (from approval.c) to the helper, never blocking. */
+void onrequest_run(struct server *srv, unsigned long id, const struct buf *json);
 void onrequest_stop(struct server *srv);
 
 /* screen.c: the screen a pty session shows, as a libvterm model fed with the

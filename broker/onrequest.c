@@ -25,7 +25,6 @@
 
 #include "broker/broker.h"
 
-#define ONREQUEST_MSG_MAX 4096
 #define ONREQUEST_TIMEOUT_MS 10000
 
 static int
@@ -148,38 +147,15 @@ onrequest_start(struct server *srv)
 	return 0;
 }
 
-static void
-onrequest_str(struct buf *b, const char *key, const char *v)
-{
-	buf_printf(b, ",\"%s\":\"", key);
-	escape_json(b, v, strlen(v));
-	buf_puts(b, "\"");
-}
-
 void
-onrequest_run(struct server *srv, unsigned long id, const char *user,
-    const char *company, const char *asset, const char *reason, time_t since)
+onrequest_run(struct server *srv, unsigned long id, const struct buf *json)
 {
-	struct buf b;
-	char ts[32];
-	struct tm tm;
-
 	if (srv->onrequest_fd == -1)
 		return;
-	gmtime_r(&since, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	buf_init(&b, ONREQUEST_MSG_MAX);
-	buf_printf(&b, "{\"id\":%lu", id);
-	onrequest_str(&b, "user", user);
-	onrequest_str(&b, "company", company);
-	onrequest_str(&b, "asset", asset);
-	onrequest_str(&b, "reason", reason);
-	buf_printf(&b, ",\"since\":\"%s\"}\n", ts);
-	if (buf_len(&b) == 0 || send(srv->onrequest_fd, buf_ptr(&b), buf_len(&b),
-	    MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)buf_len(&b))
+	if (buf_len(json) == 0 || send(srv->onrequest_fd, buf_ptr(json), buf_len(json),
+	    MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)buf_len(json))
 		log_warnx("on-request: request %lu not handed to %s (helper busy or gone)",
 		    id, srv->conf->on_request);
-	buf_free(&b);
 }
 
 void
