@@ -89,7 +89,7 @@ check "changed host key: no login was attempted on that asset" \
 # login failures: exit 255, nothing reaches an asset, auth.failure audited
 out=$(VKEY=$WORK/mallory_key vssh alice+plc1 true 2>&1); rc=$?
 check "wrong key refused (rc $rc)" [ $rc -eq 255 ]
-check "wrong key: audit auth.failure" audit_has auth.failure '"user":"alice+plc1"'
+check "wrong key: audit auth.failure" audit_wait auth.failure '"user":"alice+plc1"'
 long=$(head -c 10240 /dev/zero | tr '\0' a)
 # (OpenSSH's client itself refuses control bytes in user names; the parser's
 # unit test covers them)
@@ -98,7 +98,7 @@ for u in 'alice+plc1+plc1' 'alice+plc1:x' '+plc1' 'alice+' "$long" 'alice++plc1'
 	check "bad user name '$(printf %.20s "$u")...' refused with a reason (rc $rc)" \
 		eval '[ $rc -eq 255 ] && echo "$out" | grep -q "^otgate: user name"'
 done
-check "bad user names: auth.failure with the reason" audit_has auth.failure 'has two separators'
+check "bad user names: auth.failure with the reason" audit_wait auth.failure 'has two separators'
 
 # channel kinds not relayed yet (sftp has its own tests)
 out=$(VSSH_LOGLEVEL=INFO vssh alice+plc1 -W 127.0.0.2:22 2>&1 </dev/null); rc=$?

@@ -240,6 +240,17 @@ audit_has() {	# EVENT [TEXT]
 	grep "\"event\":\"$1\"" "$WORK/audit.log" | grep -q -- "${2:-}"
 }
 
+# audit_has, allowing 5 s for an event written after the client has gone
+# (a failed login is audited when the auth helper answers).
+audit_wait() {	# EVENT [TEXT]
+	local i
+	for ((i = 0; i < 50; i++)); do
+		audit_has "$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 e2e_finish() {
 	if [ "$FAILS" -ne 0 ]; then
 		echo "--- otgated.log (tail)"

@@ -38,7 +38,7 @@ check "an auditor key for encrypted recordings" O recording auditor-keygen "$WOR
 out=$(vssh alice+plc-line3 'echo hello-from-plc' 2>&1)
 check "an exec session through the broker (said '$out')" audit_has session.start '"kind":"exec"'
 VKEY=$WORK/alice_key vssh mallory+plc-line3 true 2>/dev/null
-check "a refused login is audited" audit_has auth.failure mallory
+check "a refused login is audited" audit_wait auth.failure mallory
 echo "# reloaded for the report test" >>"$WORK/policy.conf"
 kill -HUP "$BROKER_PID"
 for _ in $(seq 50); do audit_has policy.reload '"result":"ok"' && break; sleep 0.1; done
