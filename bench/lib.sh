@@ -7,7 +7,11 @@
 #   hop_script_write               the recorded hop's ForceCommand (script around ssh)
 #   asset_quiet NAME               its sshd runs commands without ~/.bashrc
 #   simasset_start NAME ADDR       bench/simasset as an asset the broker knows
-#   sshcfg_write                   $WORK/ssh_config: Host asset, jump, viajump, hop, otg
+#   norec_start BIN                a second broker, BIN (otgated-norec), with the
+#                                  broker's config and policy but its own port and
+#                                  state; sets NOREC_PORT, NOREC_PID
+#   sshcfg_write                   $WORK/ssh_config: Host asset, jump, viajump, hop, otg,
+#                                  otgwarm, otgnorec
 #   now_us                         microseconds since the epoch (no fork)
 #   tree_pids PID                  PID and all its descendants
 #   kill_sessions PID              stop every descendant of PID (not PID itself)
@@ -92,6 +96,23 @@ simasset_start() {	# NAME ADDR
 	chmod 0600 "$WORK/vault/$name.key"
 }
 
+# otgated-norec records nothing (bench/norec.c): everything else as the
+# broker of broker_start (same host key, policy, vault, knobs), beside it.
+norec_start() {	# BIN
+	local dir=$WORK/norec
+	NOREC_PORT=$(free_port 127.0.0.1)
+	mkdir -p -m 0700 "$dir/state"
+	sed -e "s|^listen = .*|listen = 127.0.0.1:$NOREC_PORT|" \
+		-e "s#^\(hostkey\|policy\|vault\|banner\) = #\1 = $WORK/#" \
+		-e "s#^\(state\|audit-log\|control\) = #\1 = $dir/#" \
+		"$WORK/otgated.conf" >"$dir/otgated.conf"
+	[ -n "${E2E_USER:-}" ] && chown -R "$E2E_USER" "$dir"
+	"$1" -D -f "$dir/otgated.conf" >>"$dir/otgated.log" 2>&1 &
+	NOREC_PID=$!
+	E2E_PIDS+=($NOREC_PID)
+	wait_port 127.0.0.1 "$NOREC_PORT" || { echo "FAIL: otgated-norec did not start:"; cat "$dir/otgated.log"; exit 1; }
+}
+
 sshcfg_write() {
 	cat >"$WORK/ssh_config" <<EOT
 Host *
@@ -128,6 +149,10 @@ Host otgwarm
 	HostName 127.0.0.1
 	Port $BROKER_PORT
 	User alice+plc1w
+Host otgnorec
+	HostName 127.0.0.1
+	Port ${NOREC_PORT:-0}
+	User alice+plc1
 EOT
 }
 

@@ -19,7 +19,8 @@ echo_many_p99:direct,jump,hop,otgate conc_pss:jump,hop,otgate conc_setup:direct,
 stall_growth:jump,hop,otgate flood_login:jump,hop,otgate flood_ok:jump,hop,otgate
 enum_known:jump,otgate enum_unknown:jump,otgate ceiling_aes:direct ceiling_chacha:direct
 sftp_get:direct,jump,otgate sftp_put:direct,jump,otgate rec_cost:otgate
-rec_cost_pty:otgate"
+rec_cost_pty:otgate bulk_text_norec:otgate bulk_random_norec:otgate
+rec_cost_norec:otgate rec_cost_norec_random:otgate"
 for w in $want; do
 	fig=${w%%:*}
 	line=$(echo "$out" | grep "^{\"figure\":\"$fig\",")
