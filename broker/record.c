@@ -7,7 +7,10 @@
  * it starts running; relay.c hands every byte here before it forwards it, so
  * a byte that could not be recorded is never relayed: the session ends with
  * `otgate: ASSET: recording failed: WHY` and a recording.failed event. One
- * timer a second flushes and seals every recording.
+ * timer a second flushes and seals every recording. The loop only encodes:
+ * a worker thread (recworker.c) writes, hashes and seals, at most a megabyte
+ * behind a recording (the loop waits past that), and a failure it meets ends
+ * the session at the recording's next event or tick.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@
 
 struct record {
 	struct signer *signer;
+	struct recworker *worker;
 	struct indexer *index;
 	int index_failed;	/* logged once; recordings go on unindexed */
 	struct strlist recovered;	/* recordings a crash left open, to re-index */
@@ -197,6 +201,10 @@ record_start(struct server *srv)
 	}
 	if (record_recipients(srv, rc) != 0)
 		return -1;
+	if ((r = recworker_start(&rc->worker)) != 0) {
+		log_warnx("recording worker: %s", otg_strerror(r));
+		return -1;
+	}
 	if ((r = recording_recover(srv->conf->state, record_recovered_cb, srv)) < 0)
 		log_warnx("recordings under %s/recordings: cannot recover: %s",
 		    srv->conf->state, otg_strerror(r));
@@ -217,6 +225,7 @@ record_stop(struct server *srv)
 		return;
 	if (rc->tick != NULL)
 		event_free(rc->tick);
+	recworker_stop(rc->worker);
 	indexer_stop(rc->index);
 	signer_stop(rc->signer);
 	strlist_free(&rc->recovered);
@@ -269,6 +278,7 @@ record_session_open(struct session *s)
 	p.checkpoint = record_checkpoint_cb;
 	p.checkpoint_arg = srv;
 	p.index = record_index(srv);
+	p.worker = rc->worker;
 	p.recipients = (const uint8_t (*)[32])rc->recipients;
 	p.nrecipients = rc->nrecipients;
 	errno = 0;

@@ -398,6 +398,27 @@ void atrest_key_free(void *pkey);
  * last authenticated chunk. OTG_ERR_NOTFOUND: not encrypted to this key. */
 int atrest_open(FILE *in, const char *session, void *pkey, FILE **out);
 
+/* recworker.c: one thread that writes, hashes and seals recordings for the
+ * broker's loop (recording_params.worker). Jobs run in push order; a client
+ * (one recording) may have 1 MiB queued and all clients 16 MiB, past which
+ * recworker_push waits for the worker. */
+struct recworker;
+struct recworker_client {	/* zeroed by its owner; fields are the worker's */
+	size_t queued;
+	unsigned jobs;
+	struct buf spare;
+	int has_spare;
+};
+typedef void recworker_fn(void *arg, struct buf *data, uint64_t t, int final);
+int recworker_start(struct recworker **out);
+void recworker_stop(struct recworker *w);	/* runs what is queued, joins */
+/* Queue fn(arg, data, t, final) on the worker, which takes *data over; *data
+ * becomes an empty buffer (the client's spare when it has one). */
+int recworker_push(struct recworker *w, struct recworker_client *c, recworker_fn *fn,
+    void *arg, struct buf *data, uint64_t t, int final);
+void recworker_drain(struct recworker *w, struct recworker_client *c);	/* NULL w: no-op */
+void recworker_client_free(struct recworker_client *c);
+
 /* recording.c: the writer the broker drives for one channel. Everything is
  * buffered in memory and written (never fsync'd) when a second has passed,
  * 64 KiB are pending, or at close; call recording_tick at least once a second
@@ -417,7 +438,10 @@ int atrest_open(FILE *in, const char *session, void *pkey, FILE **out);
  *   recording_tick         from a one-second timer
  *   recording_close        at channel close, with the exit status
  * Times are recording_clock(rec). The checkpoint callback runs inside these
- * calls, on the loop. */
+ * calls, on the loop. With a worker (recording_params.worker) the files are
+ * written, hashed and sealed on the worker's thread: a failure there is
+ * returned by the next call, a checkpoint reported by it (or by
+ * recording_wait); recording_close and recording_abort wait for the worker. */
 struct recording;
 struct recording_params {
 	const char *state_dir;	/* recordings go under STATE/recordings/YYYY/MM/DD/ */
@@ -429,6 +453,7 @@ struct recording_params {
 	rec_checkpoint_fn *checkpoint;	/* may be NULL */
 	void *checkpoint_arg;
 	struct indexer *index;	/* may be NULL */
+	struct recworker *worker;	/* NULL: written on the caller's thread */
 	/* recording-recipient: encrypt to these X25519 public keys (the index
 	 * then gets metadata only); none: plain */
 	const uint8_t (*recipients)[32];
@@ -454,6 +479,8 @@ int recording_close(struct recording *rec, uint64_t t_us, int exit_status);
 /* Free after a failure without sealing or renaming. */
 void recording_abort(struct recording *rec);
 const char *recording_why(const struct recording *rec);
+/* Until the worker has written what it was handed; then the first error. */
+int recording_wait(struct recording *rec);
 /* At broker start: rename every *.part under STATE/recordings to its final
  * name (its seals have no final one, so verify reports it interrupted); cb is
  * told each one. Returns how many, or a negative error. */

@@ -7,10 +7,19 @@
  * and at close. The file is ID.cast.part / ID.stream.part until a clean close.
  * Errors are sticky: once a write fails the recording refuses everything, and
  * the broker must end the session rather than relay unrecorded bytes.
+ *
+ * With a worker (recworker.c) the caller's thread only encodes: what would be
+ * written is handed over as a job, and the worker writes, hashes and seals it.
+ * The fields below are then split: the file side (fd, seal_fd, seals, cipher,
+ * atrest, chain, signer, last_seal) is the worker's once the recording is
+ * open; the rest is the caller's. The worker hands back failures (werr) and
+ * checkpoints (cps) under lock, and the caller picks them up on its next call.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +52,7 @@ struct recording {
 	struct timespec t0;	/* CLOCK_MONOTONIC at open */
 	uint64_t start_ms;	/* Unix ms at open */
 	uint64_t last_t, last_flush, last_seal;
+	uint64_t last_data;	/* worker: when data was last handed over */
 	uint64_t bytes_in, bytes_out;
 	rec_checkpoint_fn *checkpoint;
 	void *checkpoint_arg;
@@ -52,6 +62,14 @@ struct recording {
 	int index_partial;	/* the index dropped text: feed it no more */
 	int err;
 	char why[256];
+	struct recworker *worker;	/* NULL: files written on the caller's thread */
+	struct recworker_client wc;
+	pthread_mutex_t lock;	/* werr, wwhy, cps: shared with the worker */
+	atomic_int werr;	/* the worker's first failure */
+	char wwhy[256];
+	struct rec_checkpoint *cps;	/* seals the worker made, not yet reported */
+	size_t ncps, cpcap;
+	atomic_int cps_ready;
 };
 
 static void
@@ -78,6 +96,89 @@ recording_fail(struct recording *rec, int err, const char *what)
 		    otg_strerror(err));
 	}
 	return rec->err;
+}
+
+/* A failure of the file side. On the worker it is kept for the caller's thread,
+ * which takes it over at its next call (recording_check). */
+static int
+recording_file_fail(struct recording *rec, int err, const char *what)
+{
+	char why[sizeof(rec->wwhy)];
+
+	if (rec->worker == NULL)
+		return recording_fail(rec, err, what);
+	snprintf(why, sizeof(why), "%s: %s", what, err == OTG_ERR_IO ? strerror(errno) :
+	    otg_strerror(err));
+	pthread_mutex_lock(&rec->lock);
+	if (atomic_load(&rec->werr) == 0) {
+		memcpy(rec->wwhy, why, sizeof(why));
+		atomic_store(&rec->werr, err);
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return err;
+}
+
+/* The caller's thread: a failure the worker met becomes the recording's. */
+static int
+recording_check(struct recording *rec)
+{
+	if (rec->err == 0 && atomic_load(&rec->werr) != 0) {
+		pthread_mutex_lock(&rec->lock);
+		rec->err = atomic_load(&rec->werr);
+		memcpy(rec->why, rec->wwhy, sizeof(rec->why));
+		pthread_mutex_unlock(&rec->lock);
+	}
+	return rec->err;
+}
+
+/* A seal's checkpoint goes to the callback, from the worker by way of cps. */
+static int
+recording_checkpoint(struct recording *rec, const struct rec_checkpoint *cp)
+{
+	struct rec_checkpoint *v;
+	int r = 0;
+
+	if (rec->worker == NULL) {
+		rec->checkpoint(rec->checkpoint_arg, cp);
+		return 0;
+	}
+	pthread_mutex_lock(&rec->lock);
+	if (rec->ncps == rec->cpcap) {
+		v = reallocarray(rec->cps, rec->cpcap + 16, sizeof(*v));
+		if (v == NULL)
+			r = OTG_ERR_NOMEM;
+		else {
+			rec->cps = v;
+			rec->cpcap += 16;
+		}
+	}
+	if (r == 0) {
+		rec->cps[rec->ncps++] = *cp;
+		atomic_store(&rec->cps_ready, 1);
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return r;
+}
+
+/* The caller's thread: report the checkpoints the worker made, in order. */
+static void
+recording_deliver(struct recording *rec)
+{
+	struct rec_checkpoint *v;
+	size_t i, n;
+
+	if (atomic_load(&rec->cps_ready) == 0)
+		return;
+	pthread_mutex_lock(&rec->lock);
+	v = rec->cps;
+	n = rec->ncps;
+	rec->cps = NULL;
+	rec->ncps = rec->cpcap = 0;
+	atomic_store(&rec->cps_ready, 0);
+	pthread_mutex_unlock(&rec->lock);
+	for (i = 0; i < n; i++)
+		rec->checkpoint(rec->checkpoint_arg, &v[i]);
+	free(v);
 }
 
 static char *
@@ -168,55 +269,54 @@ recording_seal(struct recording *rec, uint64_t t, int final)
 		cp.time_ms = s.time_ms;
 		seal_hex_str(cp.h, s.h, sizeof(s.h));
 		cp.final = final;
-		rec->checkpoint(rec->checkpoint_arg, &cp);
+		return recording_checkpoint(rec, &cp);
 	}
 	return 0;
 }
 
-/* Encrypting: what is pending becomes chunks, the last one at close. */
+/* Encrypting: the bytes in become chunks, the last one at close. */
 static int
-recording_encrypt(struct recording *rec, int final)
+recording_encrypt(struct recording *rec, struct buf *in, int final)
 {
 	size_t n;
 	int r;
 
 	do {
-		n = buf_len(&rec->pending) < ATREST_MAX_CHUNK ? buf_len(&rec->pending) :
-		    ATREST_MAX_CHUNK;
+		n = buf_len(in) < ATREST_MAX_CHUNK ? buf_len(in) : ATREST_MAX_CHUNK;
 		if (n == 0 && !final)
 			return 0;
-		if ((r = atrest_chunk(rec->atrest, n > 0 ? buf_ptr(&rec->pending) : NULL, n,
-		    final && n == buf_len(&rec->pending), &rec->cipher)) != 0 ||
-		    (r = buf_consume(&rec->pending, n)) != 0)
+		if ((r = atrest_chunk(rec->atrest, n > 0 ? buf_ptr(in) : NULL, n,
+		    final && n == buf_len(in), &rec->cipher)) != 0 ||
+		    (r = buf_consume(in, n)) != 0)
 			return r;
-	} while (buf_len(&rec->pending) > 0);
+	} while (buf_len(in) > 0);
 	return 0;
 }
 
-/* Write pending bytes (a seal at every 64 KiB boundary on the way), then any
- * seal that is due, then the seal lines: a seal never covers unwritten data. */
+/* Write the encoded bytes in (a seal at every 64 KiB boundary on the way),
+ * then any seal that is due, then the seal lines: a seal never covers
+ * unwritten data. The file side: the worker's thread when there is one. */
 static int
-recording_flush(struct recording *rec, uint64_t t, int final)
+recording_flush(struct recording *rec, struct buf *in, uint64_t t, int final)
 {
-	struct buf *out = rec->atrest != NULL ? &rec->cipher : &rec->pending;
+	struct buf *out = rec->atrest != NULL ? &rec->cipher : in;
 	size_t n, room;
 	int r;
 
-	if (rec->atrest != NULL && (r = recording_encrypt(rec, final)) != 0)
-		return recording_fail(rec, r, "encrypting the recording");
+	if (rec->atrest != NULL && (r = recording_encrypt(rec, in, final)) != 0)
+		return recording_file_fail(rec, r, "encrypting the recording");
 	while (buf_len(out) > 0) {
 		room = REC_SEAL_MAX_BYTES - (size_t)(rec->chain.offset - rec->chain.sealed);
 		n = buf_len(out) < room ? buf_len(out) : room;
 		if ((r = recording_write_all(rec->fd, buf_ptr(out), n)) != 0)
-			return recording_fail(rec, r, "writing the recording");
+			return recording_file_fail(rec, r, "writing the recording");
 		if ((r = seal_chain_update(&rec->chain, buf_ptr(out), n)) != 0 ||
 		    (r = buf_consume(out, n)) != 0)
-			return recording_fail(rec, r, "hashing the recording");
+			return recording_file_fail(rec, r, "hashing the recording");
 		if (rec->chain.offset - rec->chain.sealed == REC_SEAL_MAX_BYTES &&
 		    (buf_len(out) > 0 || !final) && (r = recording_seal(rec, t, 0)) != 0)
-			return recording_fail(rec, r, "sealing the recording");
+			return recording_file_fail(rec, r, "sealing the recording");
 	}
-	rec->last_flush = t;
 	if (final)
 		r = recording_seal(rec, t, 1);
 	else if (rec->chain.offset > rec->chain.sealed && t - rec->last_seal >= REC_SEAL_MAX_US)
@@ -224,21 +324,71 @@ recording_flush(struct recording *rec, uint64_t t, int final)
 	else
 		r = 0;
 	if (r != 0)
-		return recording_fail(rec, r, "sealing the recording");
+		return recording_file_fail(rec, r, "sealing the recording");
 	if (buf_len(&rec->seals) > 0 && (r = recording_write_all(rec->seal_fd,
 	    buf_ptr(&rec->seals), buf_len(&rec->seals))) != 0)
-		return recording_fail(rec, r, "writing the seals");
+		return recording_file_fail(rec, r, "writing the seals");
 	buf_reset(&rec->seals);
 	return 0;
+}
+
+/* The worker's job: write, hash and seal what the caller handed over. */
+static void
+recording_job_cb(void *arg, struct buf *data, uint64_t t, int final)
+{
+	struct recording *rec = arg;
+
+	if (atomic_load(&rec->werr) == 0)
+		recording_flush(rec, data, t, final);
+}
+
+/* Pending bytes (maybe none: the worker then seals if one is due) go to the
+ * worker; waits while the worker is a megabyte behind on this recording. */
+static int
+recording_handoff(struct recording *rec, uint64_t t, int final)
+{
+	size_t n = buf_len(&rec->pending);
+	int r;
+
+	if ((r = recworker_push(rec->worker, &rec->wc, recording_job_cb, rec, &rec->pending, t,
+	    final)) != 0)
+		return recording_fail(rec, r, "queueing the recording");
+	rec->last_flush = t;
+	if (n > 0)
+		rec->last_data = t;
+	recording_deliver(rec);
+	return recording_check(rec);
+}
+
+static int
+recording_flush_now(struct recording *rec, uint64_t t, int final)
+{
+	int r;
+
+	if (rec->worker != NULL)
+		return recording_handoff(rec, t, final);
+	if ((r = recording_flush(rec, &rec->pending, t, final)) == 0)
+		rec->last_flush = t;
+	return r;
 }
 
 static int
 recording_maybe_flush(struct recording *rec, uint64_t t)
 {
-	if (buf_len(&rec->pending) >= REC_SEAL_MAX_BYTES ||
-	    (buf_len(&rec->pending) > 0 && t - rec->last_flush >= REC_FLUSH_US) ||
+	int full = buf_len(&rec->pending) >= REC_SEAL_MAX_BYTES;
+	int second = t - rec->last_flush >= REC_FLUSH_US;
+
+	if (rec->worker != NULL) {
+		/* whether a seal is due by time is the worker's to see: it is
+		 * asked each second while the last data may still be unsealed */
+		if (full || (second && (buf_len(&rec->pending) > 0 ||
+		    t - rec->last_data <= REC_SEAL_MAX_US + REC_FLUSH_US)))
+			return recording_handoff(rec, t, 0);
+		return 0;
+	}
+	if (full || (second && buf_len(&rec->pending) > 0) ||
 	    (rec->chain.offset > rec->chain.sealed && t - rec->last_seal >= REC_SEAL_MAX_US))
-		return recording_flush(rec, t, 0);
+		return recording_flush_now(rec, t, 0);
 	return 0;
 }
 
@@ -363,6 +513,9 @@ recording_open(const struct recording_params *p, struct recording **out)
 	*out = NULL;
 	if ((rec = calloc(1, sizeof(*rec))) == NULL)
 		return OTG_ERR_NOMEM;
+	pthread_mutex_init(&rec->lock, NULL);
+	atomic_init(&rec->werr, 0);
+	atomic_init(&rec->cps_ready, 0);
 	rec->fd = rec->seal_fd = -1;
 	buf_init(&rec->pending, RECORDING_PENDING_MAX);
 	buf_init(&rec->seals, RECORDING_PENDING_MAX);
@@ -420,8 +573,9 @@ recording_open(const struct recording_params *p, struct recording **out)
 		goto out;
 	}
 	/* the header and certificate reach the disk now: a full disk refuses the session */
-	if ((r = recording_flush(rec, 0, 0)) != 0)
+	if ((r = recording_flush_now(rec, 0, 0)) != 0)
 		goto out;
+	rec->worker = p->worker;
 	if (rec->index != NULL) {
 		transcript_init(&rec->transcript, recording_index_line_cb, rec);
 		recording_index_session(rec, 0, -1);
@@ -481,8 +635,9 @@ recording_data(struct recording *rec, uint64_t t, int dir, const void *data, siz
 	size_t n;
 	int r;
 
-	if (rec->err != 0)
+	if (recording_check(rec) != 0)
 		return rec->err;
+	recording_deliver(rec);
 	t = recording_time(rec, t);
 	if (dir == STREAM_OUT)
 		rec->bytes_out += len;
@@ -529,7 +684,7 @@ recording_resize(struct recording *rec, uint64_t t_us, unsigned width, unsigned 
 	char size[32];
 	int r;
 
-	if (rec->err != 0)
+	if (recording_check(rec) != 0)
 		return rec->err;
 	if (!rec->pty)
 		return 0;
@@ -545,7 +700,7 @@ recording_marker(struct recording *rec, uint64_t t_us, const char *label)
 {
 	int r;
 
-	if (rec->err != 0)
+	if (recording_check(rec) != 0)
 		return rec->err;
 	t_us = recording_time(rec, t_us);
 	r = rec->pty ? cast_event(&rec->pending, t_us, "m", label) :
@@ -558,8 +713,9 @@ recording_marker(struct recording *rec, uint64_t t_us, const char *label)
 int
 recording_tick(struct recording *rec, uint64_t t_us)
 {
-	if (rec->err != 0)
+	if (recording_check(rec) != 0)
 		return rec->err;
+	recording_deliver(rec);
 	recording_index_send(rec);
 	return recording_maybe_flush(rec, recording_time(rec, t_us));
 }
@@ -593,14 +749,14 @@ recording_close(struct recording *rec, uint64_t t_us, int exit_status)
 {
 	int r;
 
-	if (rec->err != 0)
+	if (recording_check(rec) != 0)
 		goto out;
 	t_us = recording_time(rec, t_us);
 	if ((r = recording_trailer(rec, t_us, exit_status)) != 0) {
 		recording_fail(rec, r, "encoding the recording");
 		goto out;
 	}
-	if (recording_flush(rec, t_us, 1) != 0)
+	if (recording_flush_now(rec, t_us, 1) != 0 || recording_wait(rec) != 0)
 		goto out;
 	if (close(rec->fd) == -1) {
 		rec->fd = -1;
@@ -629,11 +785,23 @@ out:
 	return r;
 }
 
+int
+recording_wait(struct recording *rec)
+{
+	recworker_drain(rec->worker, &rec->wc);
+	recording_deliver(rec);
+	return recording_check(rec);
+}
+
 void
 recording_abort(struct recording *rec)
 {
 	if (rec == NULL)
 		return;
+	recording_wait(rec);
+	recworker_client_free(&rec->wc);
+	free(rec->cps);
+	pthread_mutex_destroy(&rec->lock);
 	if (rec->fd != -1)
 		close(rec->fd);
 	if (rec->seal_fd != -1)

@@ -1,6 +1,8 @@
 /* test_recording.c: the recording writer and readers: round trips of random
  * binary output and split UTF-8 through asciicast and streams, seals made on
- * the way, checkpoints reported, and a write failure that fails closed. */
+ * the way, checkpoints reported, and a write failure that fails closed. Each
+ * test runs twice: files written on the caller's thread, and by a worker
+ * thread (recworker.c) as the broker does. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +19,8 @@
 #include "tests/unit/recfixture.h"
 
 struct fixture {
-	struct recfixture rf;	/* first: recfixture_teardown frees the fixture */
+	struct recfixture rf;	/* first: teardown frees the fixture */
+	struct recworker *worker;	/* NULL: written on the caller's thread */
 	int ncheckpoints, nfinal;
 	uint64_t last_offset;
 };
@@ -31,6 +34,26 @@ setup(void **state)
 	recfixture_make(&fx->rf, "test_recording");
 	*state = fx;
 	return 0;
+}
+
+static int
+setup_worker(void **state)
+{
+	struct fixture *fx;
+
+	setup(state);
+	fx = *state;
+	assert_int_equal(recworker_start(&fx->worker), 0);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	recworker_stop(fx->worker);
+	return recfixture_teardown(state);
 }
 
 static void
@@ -71,6 +94,7 @@ open_recording(struct fixture *fx, int pty, const char *kind)
 	p.certify_arg = fx->rf.key;
 	p.checkpoint = checkpoint_cb;
 	p.checkpoint_arg = fx;
+	p.worker = fx->worker;
 	fx->ncheckpoints = fx->nfinal = 0;
 	fx->last_offset = 0;
 	assert_int_equal(recording_open(&p, &rec), 0);
@@ -334,11 +358,13 @@ test_flush_within_a_second(void **state)
 	assert_int_equal(stat(part, &st1), 0);
 	assert_int_equal(st1.st_size, st0.st_size);	/* buffered in memory */
 	assert_int_equal(recording_tick(rec, 1001000), 0);
+	assert_int_equal(recording_wait(rec), 0);	/* a worker writes it */
 	assert_int_equal(stat(part, &st1), 0);
 	assert_true(st1.st_size > st0.st_size);	/* a second later: written */
 	st0 = st1;
 	/* after an idle second the next keystroke is written at once */
 	assert_int_equal(recording_output(rec, 3000000, "z", 1), 0);
+	assert_int_equal(recording_wait(rec), 0);
 	assert_int_equal(stat(part, &st1), 0);
 	assert_true(st1.st_size > st0.st_size);
 	recording_abort(rec);
@@ -361,6 +387,9 @@ test_write_failure_is_sticky(void **state)
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	for (i = 0; i < 100 && r == 0; i++)
 		r = recording_output(rec, (uint64_t)i * 2000000, chunk, sizeof(chunk));
+	/* a worker's failure is told by the next call, or by waiting for it */
+	if (r == 0 && fx->worker != NULL)
+		r = recording_wait(rec);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	assert_int_equal(r, OTG_ERR_IO);
 	assert_non_null(strstr(recording_why(rec), "writing the recording"));
@@ -400,6 +429,7 @@ test_recover_renames_parts(void **state)
 	snprintf(path, sizeof(path), "%s", recording_path(rec));
 	assert_int_equal(recording_output(rec, 1000, "hello\r\n", 7), 0);
 	assert_int_equal(recording_tick(rec, 6000000), 0);	/* flushed and sealed */
+	assert_int_equal(recording_wait(rec), 0);
 	recording_abort(rec);	/* as if killed */
 	assert_int_equal(access(path, F_OK), -1);
 	assert_true(recording_recover(fx->rf.state, NULL, NULL) >= 1);
@@ -409,19 +439,29 @@ test_recover_renames_parts(void **state)
 	assert_int_equal(res.status, VERIFY_INTERRUPTED);
 }
 
+/* The same test with a worker thread writing the files. */
+#define WORKER_TEST(f) { "worker: " #f, f, setup_worker, teardown, NULL }
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_cast_split_utf8, setup, recfixture_teardown),
-		cmocka_unit_test_setup_teardown(test_cast_random_binary, setup, recfixture_teardown),
-		cmocka_unit_test_setup_teardown(test_stream_round_trip, setup, recfixture_teardown),
-		cmocka_unit_test_setup_teardown(test_huge_single_write, setup, recfixture_teardown),
-		cmocka_unit_test_setup_teardown(test_flush_within_a_second, setup, recfixture_teardown),
-		cmocka_unit_test_setup_teardown(test_write_failure_is_sticky, setup, recfixture_teardown),
-		cmocka_unit_test_setup_teardown(test_open_fails_without_certificate, setup,
-		    recfixture_teardown),
-		cmocka_unit_test_setup_teardown(test_recover_renames_parts, setup, recfixture_teardown),
+		cmocka_unit_test_setup_teardown(test_cast_split_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cast_random_binary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_huge_single_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_within_a_second, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_failure_is_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_fails_without_certificate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_renames_parts, setup, teardown),
+		WORKER_TEST(test_cast_split_utf8),
+		WORKER_TEST(test_cast_random_binary),
+		WORKER_TEST(test_stream_round_trip),
+		WORKER_TEST(test_huge_single_write),
+		WORKER_TEST(test_flush_within_a_second),
+		WORKER_TEST(test_write_failure_is_sticky),
+		WORKER_TEST(test_open_fails_without_certificate),
+		WORKER_TEST(test_recover_renames_parts),
 	};
 
 	log_init("test_recording", 1, LOG_LEVEL_WARN);
