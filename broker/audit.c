@@ -485,29 +485,55 @@ audit_hex_ok(const char *s)
 	return s[AUDIT_HEX_LEN] == '\0';
 }
 
+/* Why line lineno's seq is not the next one. */
+static void
+audit_seq_why(unsigned long long lineno, unsigned long long seq,
+    unsigned long long first_seq, char *why, size_t whysz)
+{
+	if (lineno == 1 && first_seq > 1)
+		snprintf(why, whysz, "line 1 has seq %llu, not %llu: it does not continue "
+		    "the previous file (a file between them is missing or out of order)",
+		    seq, first_seq);
+	else
+		snprintf(why, whysz, "line %llu has seq %llu: lines were removed, "
+		    "inserted or reordered", lineno, seq);
+}
+
+/* Why line lineno's prev does not match; blamed is the line audit_blame named. */
+static void
+audit_break_why(unsigned long long lineno, unsigned long long first_seq,
+    unsigned long long blamed, char *why, size_t whysz)
+{
+	if (lineno > 1)
+		snprintf(why, whysz, "line %llu was altered: the chain breaks between "
+		    "lines %llu and %llu", blamed, lineno - 1, lineno);
+	else if (first_seq == 1)
+		snprintf(why, whysz, "line 1 was altered: its prev is not the start of "
+		    "a chain");
+	else
+		snprintf(why, whysz, "line 1 does not continue the previous file: its "
+		    "prev is not that file's last hash");
+}
+
 int
-audit_verify_continued(const char *path, unsigned long long first_seq,
-    const char *first_prev, unsigned long long *last_seq, char last_hash[65],
-    unsigned long long *nlines, unsigned long long *bad_line, char *why, size_t whysz)
+audit_verify_stream(FILE *fp, unsigned long long first_seq, const char *first_prev,
+    unsigned long long *last_seq, char last_hash[65], unsigned long long *nlines,
+    unsigned long long *bad_line, char *why, size_t whysz)
 {
 	char expect[AUDIT_HEX_LEN + 1], prev[AUDIT_HEX_LEN + 1], hash[AUDIT_HEX_LEN + 1];
 	char *line = NULL, *next = NULL;
 	size_t cap = 0, ncap = 0, len;
 	unsigned long long seq, lineno = 0;
 	int r, complete;
-	FILE *fp;
 
 	*nlines = 0;
 	*bad_line = 0;
 	if (whysz > 0)
 		why[0] = '\0';
-	if (first_seq == 0 || first_prev == NULL || !audit_hex_ok(first_prev))
+	if (first_prev != NULL ? first_seq == 0 || !audit_hex_ok(first_prev) : first_seq != 0)
 		return OTG_ERR_INVAL;
-	if ((fp = fopen(path, "re")) == NULL) {
-		snprintf(why, whysz, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
-	}
-	memcpy(expect, first_prev, sizeof(expect));
+	if (first_prev != NULL)
+		memcpy(expect, first_prev, sizeof(expect));
 	r = OTG_ERR_BADSIG;
 	while (audit_read_line(fp, &line, &cap, &len, &complete) == 1) {
 		lineno++;
@@ -516,9 +542,15 @@ audit_verify_continued(const char *path, unsigned long long first_seq,
 			snprintf(why, whysz, "line %llu is not an audit event", lineno);
 			goto out;
 		}
+		/* no link given: the chain starts where the first line says */
+		if (first_prev == NULL && lineno == 1) {
+			first_seq = seq;
+			memcpy(expect, prev, sizeof(expect));
+			if (seq == 1)	/* ... but seq 1 is the start of a chain */
+				memset(expect, '0', AUDIT_HEX_LEN);
+		}
 		if (seq != first_seq + lineno - 1) {
-			snprintf(why, whysz, "line %llu has seq %llu: lines were removed, "
-			    "inserted or reordered", lineno, seq);
+			audit_seq_why(lineno, seq, first_seq, why, whysz);
 			goto out;
 		}
 		if (audit_hash(line, len, hash) != 0) {
@@ -527,15 +559,7 @@ audit_verify_continued(const char *path, unsigned long long first_seq,
 		}
 		if (strcmp(prev, expect) != 0) {
 			*bad_line = audit_blame(fp, lineno, hash, &next, &ncap);
-			if (lineno > 1)
-				snprintf(why, whysz, "line %llu was altered: the chain breaks "
-				    "between lines %llu and %llu", *bad_line, lineno - 1, lineno);
-			else if (first_seq == 1)
-				snprintf(why, whysz, "line 1 was altered: its prev is not "
-				    "the start of a chain");
-			else
-				snprintf(why, whysz, "line 1 does not continue the previous "
-				    "file: its prev is not that file's last hash");
+			audit_break_why(lineno, first_seq, *bad_line, why, whysz);
 			goto out;
 		}
 		if (!complete) {
@@ -546,17 +570,45 @@ audit_verify_continued(const char *path, unsigned long long first_seq,
 	}
 	*bad_line = 0;
 	if (ferror(fp)) {
-		snprintf(why, whysz, "%s: %s", path, strerror(errno));
+		snprintf(why, whysz, "read error: %s", strerror(errno));
 		r = OTG_ERR_IO;
 		goto out;
 	}
-	*last_seq = first_seq + lineno - 1;
-	memcpy(last_hash, expect, sizeof(expect));
+	/* an empty file without a link given continues nothing: seq 0, no hash */
+	*last_seq = 0;
+	last_hash[0] = '\0';
+	if (lineno > 0 || first_prev != NULL) {
+		*last_seq = first_seq + lineno - 1;
+		memcpy(last_hash, expect, sizeof(expect));
+	}
 	r = 0;
 out:
 	*nlines = lineno;
 	free(line);
 	free(next);
+	return r;
+}
+
+int
+audit_verify_continued(const char *path, unsigned long long first_seq,
+    const char *first_prev, unsigned long long *last_seq, char last_hash[65],
+    unsigned long long *nlines, unsigned long long *bad_line, char *why, size_t whysz)
+{
+	FILE *fp;
+	int r;
+
+	*nlines = 0;
+	*bad_line = 0;
+	if (whysz > 0)
+		why[0] = '\0';
+	if (first_seq == 0 || first_prev == NULL)
+		return OTG_ERR_INVAL;
+	if ((fp = fopen(path, "re")) == NULL) {
+		snprintf(why, whysz, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
+	}
+	r = audit_verify_stream(fp, first_seq, first_prev, last_seq, last_hash, nlines,
+	    bad_line, why, whysz);
 	fclose(fp);
 	return r;
 }

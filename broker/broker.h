@@ -60,6 +60,43 @@ int audit_verify_continued(const char *path, unsigned long long first_seq,
     const char *first_prev, unsigned long long *last_seq, char last_hash[65],
     unsigned long long *nlines, unsigned long long *bad_line, char *why,
     size_t whysz);
+/* audit_verify_continued on an open stream; first_seq 0 and first_prev NULL:
+ * the chain starts where the first line says (last_seq 0 when it is empty). */
+int audit_verify_stream(FILE *fp, unsigned long long first_seq,
+    const char *first_prev, unsigned long long *last_seq, char last_hash[65],
+    unsigned long long *nlines, unsigned long long *bad_line, char *why,
+    size_t whysz);
+
+/* auditset.c: an audit log and its rotated files (LOG-DATE or LOG.N, plain or
+ * .gz, read through gzip -dc), checked as one chain from the oldest. */
+struct auditset_file {
+	char *path;
+	int checked;			/* auditset_verify got to it */
+	int status;			/* 0 verified, else OTG_ERR_* and why */
+	unsigned long long first_seq;	/* of its first line; 0 when empty */
+	unsigned long long nlines;	/* lines read */
+	unsigned long long bad_line;	/* the line that breaks the chain */
+	char why[512];
+};
+struct auditset {
+	struct auditset_file *file;
+	size_t n;
+};
+struct auditset_key {
+	int dated;		/* LOG-DATE (logrotate dateext), else LOG.N */
+	unsigned long number;
+	char date[64];
+};
+/* Is name (a directory entry) a rotated file of the log named base? */
+int auditset_rotated(const char *base, const char *name, struct auditset_key *key);
+/* log's rotated files oldest first, then log itself. OTG_ERR_EXISTS when both
+ * LOG-DATE and LOG.N files are there (no order between them to trust). */
+int auditset_find(const char *log, struct auditset *set);
+int auditset_add(struct auditset *set, const char *path);
+/* Each file continues the one before; stops at the first that fails and
+ * returns its status. */
+int auditset_verify(struct auditset *set);
+void auditset_free(struct auditset *set);
 
 /* vault.c: the asset credentials the vendor never sees: VAULT/NAME.key (an
  * OpenSSH private key) or VAULT/NAME.password, both 0600 and ours. */

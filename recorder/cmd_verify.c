@@ -5,8 +5,9 @@
  * auditor's own machine. One line per recording:
  *   ID: verified | unsealed tail at B | interrupted | tampered at B (...) |
  *   missing (...) | badly signed (...)
- * Exit 1 when any is tampered, missing or badly signed. --audit exits 4 when
- * the chain it checked does not start at seq 1. --checkpoints FILE
+ * Exit 1 when any is tampered, missing or badly signed. --audit checks the
+ * audit log after its rotated files (broker/auditset.c) and exits 4 when the
+ * chain it checked does not start at seq 1. --checkpoints FILE
  * also holds the seals against session.checkpoint events exported to syslog
  * or a SIEM, which catches a seal file cut back or rewritten on the host.
  */
@@ -72,95 +73,61 @@ cmd_verify_all_cb(void *arg, const struct recfile *f)
 	return cmd_verify_one_cb(arg, f);
 }
 
-/* Where the chain of a log's first line says it starts: seq 1 for a fresh
- * log, later after logrotate (the line then names the rotated file's last). */
-static int
-cmd_verify_audit_start(const char *path, unsigned long long *seq, char prev[65])
+/* One file's verdict. The chain's first file (first_seq > 1) is incomplete:
+ * nothing shows that lines before it were not cut. */
+static void
+cmd_verify_audit_print(const struct auditset_file *f, int start, int found)
 {
-	struct recline rl;
-	struct json *j = NULL;
-	const struct json *n;
-	const char *line, *p;
-	size_t len;
-	int complete, r;
-	FILE *fp;
-
-	if ((fp = fopen(path, "re")) == NULL)
-		return OTG_ERR_IO;
-	recline_init(&rl, fp);
-	if ((r = recline_next(&rl, &line, &len, &complete)) != 0) {
-		r = r == 1 ? OTG_ERR_TRUNCATED : r;
-		goto out;
-	}
-	if ((r = json_parse(line, len, &j)) != 0)
-		goto out;
-	n = json_get(j, "seq");
-	p = json_get_str(j, "prev");
-	if (n == NULL || n->type != JSON_NUMBER || n->number < 1 || n->number > 9e15 ||
-	    p == NULL || strlen(p) != 64) {
-		r = OTG_ERR_PROTO;
-		goto out;
-	}
-	*seq = (unsigned long long)n->number;
-	memcpy(prev, p, 65);
-out:
-	json_free(j);
-	recline_free(&rl);
-	fclose(fp);
-	return r;
+	if (!f->checked)
+		printf("%s: not checked (the chain broke before it)\n", f->path);
+	else if (f->status != 0 && f->bad_line > 0)
+		printf("%s: tampered at line %llu (%s)\n", f->path, f->bad_line, f->why);
+	else if (f->status != 0)
+		printf("%s: %s (%s)\n", f->path, f->why[0] ? f->why : otg_strerror(f->status),
+		    otg_strerror(f->status));
+	else if (start && f->first_seq > 1)
+		printf("%s: incomplete: the chain starts at seq %llu, the events before it "
+		    "were not checked (%s); %llu events verified from there\n", f->path,
+		    f->first_seq, found ? "no older file found next to the log: deleted "
+		    "by logrotate, or lines removed" : "give the rotated files first", f->nlines);
+	else
+		printf("%s: verified (%llu events)\n", f->path, f->nlines);
 }
 
-/* One log, or several in order (rotated ones first): each must continue the
- * one before it. A first file that continues one not given is incomplete
- * (CMD_INCOMPLETE): nothing shows that its own first lines were not cut. */
+/* The given logs in order, or the configured one after its rotated files
+ * (oldest first): each must continue the one before it. */
 static int
 cmd_verify_audit(const struct recstate *st, char **files, int nfiles)
 {
-	unsigned long long nlines, bad, seq = 1, last_seq = 0;
-	char why[512], prev[65], last[65];
-	const char *path;
-	int i, r, complete = 1;
+	struct auditset set = { NULL, 0 };
+	int i, r, start = 1, complete = 1;
+	size_t j;
 
 	if (nfiles == 0 && st->audit_log[0] == '\0') {
 		fprintf(stderr, "otgate: verify --audit: no audit log (give FILE)\n");
 		return CMD_USAGE;
 	}
-	memset(prev, '0', 64);
-	prev[64] = '\0';
-	for (i = 0; i < (nfiles > 0 ? nfiles : 1); i++) {
-		path = nfiles > 0 ? files[i] : st->audit_log;
-		nlines = bad = 0;
-		why[0] = '\0';
-		if (i == 0 && (r = cmd_verify_audit_start(path, &seq, prev)) != 0 &&
-		    r != OTG_ERR_TRUNCATED) {
-			printf("%s: %s\n", path, r == OTG_ERR_IO ? strerror(errno) :
-			    "first line is not an audit event");
-			return CMD_NO;
-		}
-		if ((r = audit_verify_continued(path, seq, prev, &last_seq, last, &nlines,
-		    &bad, why, sizeof(why))) != 0) {
-			if (bad > 0)
-				printf("%s: tampered at line %llu (%s)\n", path, bad, why);
-			else
-				printf("%s: %s (%s)\n", path, why[0] ? why : otg_strerror(r),
-				    otg_strerror(r));
-			return CMD_NO;
-		}
-		if (i == 0 && seq > 1) {
-			/* a log whose first lines were cut looks just like this */
-			printf("%s: incomplete: the chain starts at seq %llu, the events "
-			    "before it were not checked (give the rotated files first); "
-			    "%llu events verified from there\n", path, seq, nlines);
-			complete = 0;
-		} else {
-			printf("%s: verified (%llu events)\n", path, nlines);
-		}
-		if (nlines > 0) {
-			seq = last_seq + 1;
-			memcpy(prev, last, sizeof(prev));
-		}
+	for (i = 0, r = 0; r == 0 && i < nfiles; i++)
+		r = auditset_add(&set, files[i]);
+	if (nfiles == 0 && (r = auditset_find(st->audit_log, &set)) == OTG_ERR_EXISTS)
+		fprintf(stderr, "otgate: verify --audit: both %s.N and %s-DATE files: give "
+		    "them oldest first as FILE arguments\n", st->audit_log, st->audit_log);
+	else if (r != 0)
+		fprintf(stderr, "otgate: verify --audit: %s\n", otg_strerror(r));
+	if (r != 0) {
+		auditset_free(&set);
+		return r == OTG_ERR_EXISTS ? CMD_USAGE : CMD_NO;
 	}
-	return complete ? CMD_OK : CMD_INCOMPLETE;
+	r = auditset_verify(&set);
+	for (j = 0; j < set.n; j++) {
+		cmd_verify_audit_print(&set.file[j], start, nfiles == 0);
+		if (start && set.file[j].first_seq > 1)
+			complete = 0;
+		if (set.file[j].nlines > 0)
+			start = 0;
+	}
+	auditset_free(&set);
+	return r != 0 ? CMD_NO : complete ? CMD_OK : CMD_INCOMPLETE;
 }
 
 int

@@ -4,8 +4,9 @@
 # exec as a stream that `otgate export` gives back byte for byte, listed by
 # `otgate sessions` within a second of its end, checkpoints in the audit log.
 # kill -9 of the broker mid-session leaves a verifiable prefix that the next
-# start marks interrupted; after logrotate `otgate verify --audit` calls the
-# current log alone incomplete (exit 4) and accepts it after the rotated one; a
+# start marks interrupted; after logrotate `otgate verify --audit` checks the
+# rotated file and the log as one chain, and calls the current log given alone
+# incomplete (exit 4); a
 # recordings folder that cannot
 # be written refuses new sessions with "recording failed" and audits
 # recording.failed; `otgate purge` defaults to recording-retention; with
@@ -138,8 +139,12 @@ kill -HUP "$BROKER_PID"
 sleep 0.5
 vssh alice+plc1 true
 out=$(O verify --audit 2>&1); rc=$?
-check "after rotation the current log alone is incomplete, exit 4 (got $rc: '$out')" \
-	eval '[ $rc -eq 4 ] && grep -q "incomplete: the chain starts at seq [0-9]*, the events before it were not checked" <<<"$out"'
+check "after rotation verify --audit checks audit.log.1, then audit.log (got $rc: '$out')" \
+	eval '[ $rc -eq 0 ] && [ "$(sed "s/: verified ([0-9]* events)$//" <<<"$out")" = "$WORK/audit.log.1
+$WORK/audit.log" ]'
+out=$(O verify --audit "$WORK/audit.log" 2>&1); rc=$?
+check "the current log given alone is incomplete, exit 4 (got $rc: '$out')" \
+	eval '[ $rc -eq 4 ] && grep -q "incomplete: the chain starts at seq [0-9]*, the events before it were not checked (give the rotated files first)" <<<"$out"'
 check "and both files in order" O verify --audit "$WORK/audit.log.1" "$WORK/audit.log"
 O verify --audit "$WORK/audit.log" "$WORK/audit.log.1" >/dev/null
 check "but not out of order" [ $? -eq 1 ]

@@ -3,7 +3,10 @@
 # audit log is rotated (renamed, not recreated), the postrotate SIGHUP makes
 # otgated open a fresh file, and the chain goes on across the two files: the
 # first line of the new file has the next seq and the SHA-256 of the old file's
-# last line, and the old file still verifies on its own.
+# last line, and the old file still verifies on its own. `otgate verify --audit`
+# with no FILE checks the rotated files (gzip ones too) and the log as one
+# chain: exit 0 over two more real rotations, 1 naming the .gz file after a
+# byte in it is flipped, 4 saying so once the oldest file is gone.
 . "$(dirname "$0")/lib.sh"
 
 command -v logrotate >/dev/null || e2e_skip "logrotate is not installed"
@@ -73,4 +76,50 @@ for a, b in zip(new, new[1:]):
         ok = False
 sys.exit(0 if ok else 1)
 EOF
+
+OG() { "$OTGATE" -f "$WORK/otgated.conf" "$@"; }
+out=$(OG verify --audit 2>&1); rc=$?
+check "verify --audit with no FILE checks the rotated file, then the log (got $rc: '$out')" \
+	eval '[ $rc -eq 0 ] && [ "$(sed "s/: verified ([0-9]* events)$//" <<<"$out")" = "$old
+$LOG" ]'
+
+# two more rotations as if a month had passed before each (the dateformat
+# allows one a day): the previous file gets an older date, logrotate renames
+# the log, delaycompress gzips the one before, the SIGHUP opens a new log
+rotate_as() {	# DATE: the newest rotated file becomes audit.log-DATE, then rotate
+	mv "$old" "$WORK/audit.log-$1"
+	logrotate -f -s "$WORK/logrotate.state" "$WORK/logrotate.conf" &&
+		wait_lines "$LOG" 1 && kill -HUP "$BROKER_PID" && wait_lines "$LOG" 2
+}
+check "a second rotation" rotate_as 20000101
+check "a third rotation" rotate_as 20000201
+check "delaycompress gzipped the two older files" \
+	eval '[ -f "$WORK/audit.log-20000101.gz" ] && [ -f "$WORK/audit.log-20000201.gz" ] &&
+	[ -f "$old" ]'
+out=$(OG verify --audit 2>&1); rc=$?
+check "verify --audit links the gzip files, the rotated one and the log, oldest first (got $rc: '$out')" \
+	eval '[ $rc -eq 0 ] && [ "$(sed "s/: verified ([0-9]* events)$//" <<<"$out")" = "$WORK/audit.log-20000101.gz
+$WORK/audit.log-20000201.gz
+$old
+$LOG" ]'
+
+flip() {	# FILE: flip one bit of the byte in the middle
+	python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    b = bytearray(f.read()); b[len(b) // 2] ^= 1; f.seek(0); f.write(b)' "$1"
+}
+gz=$WORK/audit.log-20000201.gz
+flip "$gz"
+out=$(OG verify --audit 2>&1); rc=$?
+check "a byte flipped in a rotated .gz: exit 1 naming it (got $rc: '$out')" \
+	eval '[ $rc -eq 1 ] && grep -Eq "^$gz: (tampered at line [0-9]+|the compressed data is damaged)" <<<"$out"'
+check "and the files after it are not called verified" \
+	grep -qx "$LOG: not checked (the chain broke before it)" <<<"$out"
+flip "$gz"
+check "flipped back, the set verifies again" OG verify --audit
+
+rm "$WORK/audit.log-20000101.gz"	# what rotate 24 does to the oldest
+out=$(OG verify --audit 2>&1); rc=$?
+check "the oldest file gone: exit 4, incomplete, naming the oldest left (got $rc: '$out')" \
+	eval '[ $rc -eq 4 ] && grep -q "^$gz: incomplete: the chain starts at seq [0-9]*, the events before it were not checked (no older file found next to the log: deleted by logrotate, or lines removed)" <<<"$out"'
 e2e_finish
