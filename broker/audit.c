@@ -4,8 +4,8 @@
  * Each line carries the SHA-256 of the line before it (without its newline), so
  * an edited, removed or reordered line breaks the chain. The chain resumes from
  * the file's last line when the broker restarts. Every event is one write(2) on
- * an O_APPEND file, and the same JSON goes to syslog (authpriv) so a copy lives
- * off the host. Other writers (`otgate purge` while otgated runs) take the
+ * an O_APPEND file, and the same JSON goes to syslog (authpriv, one datagram
+ * to /dev/log that never blocks) so a copy lives off the host. Other writers (`otgate purge` while otgated runs) take the
  * same flock around each append; a writer that finds the file grown since its
  * own last line resumes the chain from the newest line first.
  */
@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -37,8 +36,10 @@ struct audit {
 	char *path;
 	int fd;
 	enum siem_format siem;
-	int siem_fd;			/* datagram socket for RFC 5424 / CEF lines */
+	int siem_fd;			/* datagram socket for syslog lines */
 	struct sockaddr_un siem_addr;
+	char siem_host[256];		/* RFC 5424's HOSTNAME */
+	long siem_pid;
 	unsigned long long seq;		/* of the last line written */
 	char prev[AUDIT_HEX_LEN + 1];	/* hash of the last line written */
 	off_t end;			/* file size after that line */
@@ -199,6 +200,9 @@ audit_open(const char *path, struct audit **out)
 	}
 	if ((r = audit_open_file(a, &a->fd)) != 0)
 		goto out;
+	/* JSON to /dev/log until audit_set_siem says otherwise; without a
+	 * socket the audit log still works, only the syslog copy is lost */
+	(void)audit_set_siem(a, SIEM_JSON, NULL);
 	*out = a;
 	return 0;
 out:
@@ -302,8 +306,9 @@ audit_set_siem(struct audit *a, enum siem_format format, const char *socket_path
 		close(a->siem_fd);
 	a->siem_fd = -1;
 	a->siem = format;
-	if (format == SIEM_JSON)
-		return 0;
+	a->siem_pid = (long)getpid();
+	if (gethostname(a->siem_host, sizeof(a->siem_host) - 1) != 0)
+		snprintf(a->siem_host, sizeof(a->siem_host), "-");
 	memset(&a->siem_addr, 0, sizeof(a->siem_addr));
 	a->siem_addr.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(a->siem_addr.sun_path))
@@ -314,31 +319,32 @@ audit_set_siem(struct audit *a, enum siem_format format, const char *socket_path
 }
 
 /* The event as a SIEM line, one datagram; a collector that is down or slow
- * loses the line, never the audit log's own copy, and never blocks the loop. */
+ * loses the line, never the audit log's own copy, and never blocks the loop
+ * (syslog(3) would: its socket blocks when the daemon lags). line is the
+ * audit log's JSON, the message for siem-format json. */
 static void
 audit_siem_send(struct audit *a, const struct timespec *now, const char *event,
-    const struct audit_field *f, size_t n)
+    const struct audit_field *f, size_t n, const uint8_t *line, size_t len)
 {
-	struct siem_origin o = { NULL, "otgated", (long)getpid() };
+	struct siem_origin o = { a->siem_host, "otgated", a->siem_pid };
 	uint64_t ms = (uint64_t)now->tv_sec * 1000 + (uint64_t)now->tv_nsec / 1000000;
-	char host[256] = "-", stamp[32];
+	char stamp[32];
 	struct tm tm;
 	struct buf b;
 	int r;
 
 	buf_init(&b, 64 * 1024);
-	if (gethostname(host, sizeof(host) - 1) != 0)
-		snprintf(host, sizeof(host), "-");
-	o.host = host;
 	if (a->siem == SIEM_RFC5424) {
 		r = siem_rfc5424(&b, &o, ms, a->seq, event, f, n);
 	} else {
-		/* CEF travels as the message of an RFC 3164 line (authpriv.info) */
+		/* JSON and CEF travel as the message of an RFC 3164 line (authpriv.info) */
 		localtime_r(&now->tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
 		r = buf_printf(&b, "<86>%s otgated[%ld]: ", stamp, o.pid);
-		if (r == 0)
+		if (r == 0 && a->siem == SIEM_CEF)
 			r = siem_cef(&b, OTGATE_VERSION, ms, a->seq, event, f, n);
+		else if (r == 0)
+			r = buf_put(&b, line, len);
 	}
 	if (r == 0 && a->siem_fd != -1)
 		(void)sendto(a->siem_fd, buf_ptr(&b), buf_len(&b), MSG_DONTWAIT,
@@ -425,10 +431,7 @@ audit_event(struct audit *a, const char *event, const struct audit_field *f, siz
 	memcpy(a->prev, hash, sizeof(hash));
 	a->end += (off_t)(len + 1);
 	flock(a->fd, LOCK_UN);
-	if (a->siem == SIEM_JSON)
-		syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s", (int)len, (const char *)buf_ptr(&b));
-	else
-		audit_siem_send(a, &now, event, f, n);
+	audit_siem_send(a, &now, event, f, n, buf_ptr(&b), len);
 	buf_free(&b);
 	return 0;
 out:
