@@ -5,9 +5,10 @@
  * an edited, removed or reordered line breaks the chain. The chain resumes from
  * the file's last line when the broker restarts. Every event is one write(2) on
  * an O_APPEND file, and the same JSON goes to syslog (authpriv, one datagram
- * to /dev/log that never blocks) so a copy lives off the host. Other writers (`otgate purge` while otgated runs) take the
- * same flock around each append; a writer that finds the file grown since its
- * own last line resumes the chain from the newest line first.
+ * to /dev/log that never blocks) so a copy lives off the host. Other writers
+ * (`otgate purge` while otgated runs) take the same flock around each append;
+ * a writer that finds the file grown since its own last line resumes the
+ * chain from the newest line first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,6 @@ struct audit {
 	int siem_fd;			/* datagram socket for syslog lines */
 	struct sockaddr_un siem_addr;
 	char siem_host[256];		/* RFC 5424's HOSTNAME */
-	long siem_pid;
 	unsigned long long seq;		/* of the last line written */
 	char prev[AUDIT_HEX_LEN + 1];	/* hash of the last line written */
 	off_t end;			/* file size after that line */
@@ -306,7 +306,6 @@ audit_set_siem(struct audit *a, enum siem_format format, const char *socket_path
 		close(a->siem_fd);
 	a->siem_fd = -1;
 	a->siem = format;
-	a->siem_pid = (long)getpid();
 	if (gethostname(a->siem_host, sizeof(a->siem_host) - 1) != 0)
 		snprintf(a->siem_host, sizeof(a->siem_host), "-");
 	memset(&a->siem_addr, 0, sizeof(a->siem_addr));
@@ -326,7 +325,8 @@ static void
 audit_siem_send(struct audit *a, const struct timespec *now, const char *event,
     const struct audit_field *f, size_t n, const uint8_t *line, size_t len)
 {
-	struct siem_origin o = { a->siem_host, "otgated", a->siem_pid };
+	/* the pid of now: otgated may daemon(3) after opening the log */
+	struct siem_origin o = { a->siem_host, "otgated", (long)getpid() };
 	uint64_t ms = (uint64_t)now->tv_sec * 1000 + (uint64_t)now->tv_nsec / 1000000;
 	char stamp[32];
 	struct tm tm;
