@@ -23,8 +23,6 @@
 
 #define AUDITSET_GZ ".gz"
 
-extern char **environ;
-
 struct auditset_name {
 	char *name;
 	struct auditset_key key;
@@ -120,7 +118,9 @@ auditset_scan(const char *dir, const char *base, struct auditset_name **names, s
 	if ((dp = opendir(dir)) == NULL)
 		return errno == ENOENT ? 0 : OTG_ERR_IO;
 	while ((d = readdir(dp)) != NULL) {
-		if (!auditset_rotated(base, d->d_name, &key))
+		/* a FIFO or a folder by a rotated file's name is no log */
+		if ((d->d_type != DT_REG && d->d_type != DT_UNKNOWN) ||
+		    !auditset_rotated(base, d->d_name, &key))
 			continue;
 		if ((grown = realloc(*names, (*n + 1) * sizeof(**names))) == NULL ||
 		    (grown[*n].name = strdup(d->d_name)) == NULL) {
@@ -190,8 +190,12 @@ auditset_open(const char *path, FILE **fp, pid_t *gzip)
 	*gzip = -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
-	if (!auditset_has_gz(path, strlen(path)))
-		return (*fp = fdopen(fd, "r")) == NULL ? (close(fd), OTG_ERR_IO) : 0;
+	if (!auditset_has_gz(path, strlen(path))) {
+		if ((*fp = fdopen(fd, "r")) != NULL)
+			return 0;
+		close(fd);
+		return OTG_ERR_IO;
+	}
 	if (pipe2(pipefd, O_CLOEXEC) == -1) {
 		close(fd);
 		return OTG_ERR_IO;

@@ -113,7 +113,8 @@ cmd_verify_audit(const struct recstate *st, char **files, int nfiles)
 		fprintf(stderr, "otgate: verify --audit: both %s.N and %s-DATE files: give "
 		    "them oldest first as FILE arguments\n", st->audit_log, st->audit_log);
 	else if (r != 0)
-		fprintf(stderr, "otgate: verify --audit: %s\n", otg_strerror(r));
+		fprintf(stderr, "otgate: verify --audit: %s: %s\n", nfiles > 0 ? files[0] :
+		    st->audit_log, r == OTG_ERR_IO ? strerror(errno) : otg_strerror(r));
 	if (r != 0) {
 		auditset_free(&set);
 		return r == OTG_ERR_EXISTS ? CMD_USAGE : CMD_NO;

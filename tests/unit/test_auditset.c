@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -92,6 +93,7 @@ static void
 test_found_oldest_first(void **state)
 {
 	struct auditset set = { NULL, 0 };
+	char fifo[128];
 
 	(void)state;
 	touch("audit.log");
@@ -99,6 +101,8 @@ test_found_oldest_first(void **state)
 	touch("audit.log-20261101");
 	touch("audit.log-20260901.gz");
 	touch("audit.log-20261001.gz");
+	snprintf(fifo, sizeof(fifo), "%s/audit.log-20261201", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);	/* would hang a reader */
 	expect_found("audit.log-20260901.gz audit.log-20261001.gz audit.log-20261101 audit.log");
 	/* no rotated files: the log alone, even when it is not there yet */
 	unlink(logpath);
