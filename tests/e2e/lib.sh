@@ -12,6 +12,7 @@
 #   vssh USER [ssh args...]        ssh -p $BROKER_PORT USER@127.0.0.1 ...
 #   check WHAT CMD...              run CMD; on failure print WHAT and fail
 #   audit_has EVENT [TEXT]         the audit log has EVENT (with TEXT on that line)
+#   audit_wait EVENT [TEXT]        audit_has, for an event written after the client left
 #   session_live ASSET             the ID of a session on ASSET once it relays
 set -u
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -240,8 +241,12 @@ audit_has() {	# EVENT [TEXT]
 	grep "\"event\":\"$1\"" "$WORK/audit.log" | grep -q -- "${2:-}"
 }
 
-# audit_has, allowing 5 s for an event written after the client has gone
-# (a failed login is audited when the auth helper answers).
+# audit_has, allowing 5 s for an event written after the client has gone: a
+# login refused without a TOTP verdict (wrong key, unknown user, bad user name)
+# is audited as auth.failure only when otgated sees the connection close
+# (auth_finish). A TOTP or password failure is audited before the client gets
+# its answer, a lockout with it, a grace expiry before the disconnect: those
+# need no wait.
 audit_wait() {	# EVENT [TEXT]
 	local i
 	for ((i = 0; i < 50; i++)); do
