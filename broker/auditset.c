@@ -165,7 +165,8 @@ auditset_find(const char *log, struct auditset *set)
 		return OTG_ERR_TOOBIG;
 	if ((r = auditset_scan(dir, slash ? slash + 1 : log, &names, &n)) == 0 &&
 	    (r = auditset_one_scheme(names, n)) == 0) {
-		qsort(names, n, sizeof(*names), auditset_name_cmp);
+		if (n > 1)
+			qsort(names, n, sizeof(*names), auditset_name_cmp);
 		for (i = 0; r == 0 && i < n; i++) {
 			snprintf(path, sizeof(path), "%s/%s", dir, names[i].name);
 			r = auditset_add(set, path);
