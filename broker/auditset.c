@@ -182,22 +182,26 @@ auditset_find(const char *log, struct auditset *set)
 
 /* path as a stream: the file itself, or gzip -dc's output for a .gz. */
 static int
-auditset_open(const char *path, FILE **fp, pid_t *gzip)
+auditset_open(const char *path, FILE **fp, pid_t *gzip, char *why, size_t whysz)
 {
 	char *argv[] = { "gzip", "-dc", NULL };
 	posix_spawn_file_actions_t fa;
 	int fd, pipefd[2], r;
 
 	*gzip = -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(why, whysz, "%s", strerror(errno));
 		return errno == ENOENT ? OTG_ERR_NOTFOUND : OTG_ERR_IO;
+	}
 	if (!auditset_has_gz(path, strlen(path))) {
 		if ((*fp = fdopen(fd, "r")) != NULL)
 			return 0;
+		snprintf(why, whysz, "%s", strerror(errno));
 		close(fd);
 		return OTG_ERR_IO;
 	}
 	if (pipe2(pipefd, O_CLOEXEC) == -1) {
+		snprintf(why, whysz, "%s", strerror(errno));
 		close(fd);
 		return OTG_ERR_IO;
 	}
@@ -210,7 +214,7 @@ auditset_open(const char *path, FILE **fp, pid_t *gzip)
 	close(fd);
 	close(pipefd[1]);
 	if (r != 0 || (*fp = fdopen(pipefd[0], "r")) == NULL) {
-		errno = r != 0 ? r : errno;
+		snprintf(why, whysz, "cannot run gzip -dc: %s", strerror(r != 0 ? r : errno));
 		close(pipefd[0]);
 		if (r == 0)
 			waitpid(*gzip, NULL, 0);
@@ -253,10 +257,8 @@ auditset_check(struct auditset_file *f, unsigned long long *seq, char hash[65])
 	pid_t gzip;
 	int r, rc;
 
-	if ((r = auditset_open(f->path, &fp, &gzip)) != 0) {
-		snprintf(f->why, sizeof(f->why), "%s", strerror(errno));
+	if ((r = auditset_open(f->path, &fp, &gzip, f->why, sizeof(f->why))) != 0)
 		return r;
-	}
 	r = audit_verify_stream(fp, *seq > 0 ? *seq + 1 : 0, *seq > 0 ? hash : NULL,
 	    &last_seq, last, &f->nlines, &f->bad_line, f->why, sizeof(f->why));
 	rc = auditset_close(fp, gzip, r == 0, f->why, sizeof(f->why));

@@ -79,7 +79,7 @@ static void
 cmd_verify_audit_print(const struct auditset_file *f, int start, int found)
 {
 	if (!f->checked)
-		printf("%s: not checked (the chain broke before it)\n", f->path);
+		printf("%s: not checked (an earlier file failed)\n", f->path);
 	else if (f->status != 0 && f->bad_line > 0)
 		printf("%s: tampered at line %llu (%s)\n", f->path, f->bad_line, f->why);
 	else if (f->status != 0)
