@@ -440,19 +440,47 @@ out:
 	return r;
 }
 
-/* One line without its newline into *line; 0 at end of file, 1 for a line,
- * negative for an error. *complete is 0 when the file ended without a newline. */
+static int
+audit_line_room(char **line, size_t *cap, size_t need)
+{
+	size_t n = *cap > 0 ? *cap : 256;
+	char *grown;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if ((grown = realloc(*line, n)) == NULL)
+		return OTG_ERR_NOMEM;
+	*line = grown;
+	*cap = n;
+	return 0;
+}
+
+/* One line without its newline into *line (NUL-terminated); 0 at end of
+ * file, 1 for a line, negative for an error. *complete is 0 when the file
+ * ended without a newline. Reading stops one byte past AUDIT_LINE_MAX, which
+ * the caller refuses: a planted (or gzip-expanded) giant line costs a bounded
+ * buffer. */
 static int
 audit_read_line(FILE *fp, char **line, size_t *cap, size_t *len, int *complete)
 {
-	ssize_t n;
+	int c, r;
 
-	errno = 0;
-	n = getline(line, cap, fp);
-	if (n == -1)
-		return errno != 0 ? OTG_ERR_IO : 0;
-	*complete = n > 0 && (*line)[n - 1] == '\n';
-	*len = (size_t)n - (size_t)*complete;
+	*len = 0;
+	while ((c = getc_unlocked(fp)) != EOF && c != '\n' && *len <= AUDIT_LINE_MAX) {
+		if ((r = audit_line_room(line, cap, *len + 2)) != 0)
+			return r;
+		(*line)[(*len)++] = (char)c;
+	}
+	*complete = c == '\n';
+	if (ferror(fp))
+		return OTG_ERR_IO;
+	if (c == EOF && *len == 0)
+		return 0;
+	if ((r = audit_line_room(line, cap, *len + 1)) != 0)
+		return r;
+	(*line)[*len] = '\0';
 	return 1;
 }
 

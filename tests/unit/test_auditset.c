@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -293,6 +294,30 @@ test_seq1_must_start(void **state)
 	auditset_free(&set);
 }
 
+/* 64 MiB of one line from 64 KiB of gzip: refused as too long, read into a
+ * buffer of at most a few MiB, never the whole line */
+static void
+test_giant_line_bounded(void **state)
+{
+	struct auditset set = { NULL, 0 };
+	struct rusage before, after;
+	char cmd[512];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "head -c 67108864 /dev/zero | tr '\\0' a | gzip -1 "
+	    ">'%s-20261001.gz'", logpath);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(getrusage(RUSAGE_SELF, &before), 0);
+	assert_int_equal(verify_found(&set), OTG_ERR_BADSIG);
+	assert_int_equal(getrusage(RUSAGE_SELF, &after), 0);
+	assert_int_equal(set.file[0].bad_line, 1);
+	assert_non_null(strstr(set.file[0].why, "line 1 is not an audit event"));
+	if (after.ru_maxrss - before.ru_maxrss > 16 * 1024)
+		fail_msg("reading one giant line grew the RSS by %ld KiB",
+		    after.ru_maxrss - before.ru_maxrss);
+	auditset_free(&set);
+}
+
 int
 main(void)
 {
@@ -303,6 +328,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_oldest_gone_and_middle_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_gzip_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq1_must_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_giant_line_bounded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
