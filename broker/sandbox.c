@@ -60,7 +60,7 @@ static const char *const sandbox_allowed[] = {
 	"statfs", "fstatfs", "access", "faccessat", "faccessat2", "readlink",
 	"readlinkat", "getdents64", "getcwd", "mkdir", "mkdirat", "rename",
 	"renameat", "renameat2", "unlink", "unlinkat", "link", "linkat",
-	"fsync", "fdatasync", "ftruncate", "fallocate", "fadvise64", "flock",
+	"fsync", "fdatasync", "sync_file_range", "ftruncate", "fallocate", "fadvise64", "flock",
 	"fchmod", "fchmodat", "chmod", "fchown", "utimensat", "pipe", "pipe2",
 	"eventfd2",
 	/* the loop */

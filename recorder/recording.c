@@ -33,6 +33,7 @@
 
 #define RECORDING_PENDING_MAX (4u * 1024 * 1024)
 #define RECORDING_EVENT_CHUNK 16384	/* bytes of data per event or frame */
+#define RECORDING_WRITEBACK (8 * 1024 * 1024)	/* see recording_writeback */
 
 struct recording {
 	struct rec_meta meta;	/* strings owned */
@@ -54,6 +55,7 @@ struct recording {
 	uint64_t last_t, last_flush, last_seal;
 	uint64_t last_data;	/* worker: when data was last handed over */
 	uint64_t bytes_in, bytes_out;
+	off_t wb_started, wb_dropped;	/* sent to the disk; out of the cache */
 	rec_checkpoint_fn *checkpoint;
 	void *checkpoint_arg;
 	struct indexer *index;
@@ -293,6 +295,33 @@ recording_encrypt(struct recording *rec, struct buf *in, int final)
 	return 0;
 }
 
+/* A recording is written once and read rarely: every 8 MiB its newest part is
+ * sent to the disk, and the part before, on the disk by then (or waited for),
+ * leaves the page cache. Bulk output then takes neither the cache the index
+ * and everything else use nor fresh memory the kernel must find for it (4 s
+ * of system time per GiB on the VM of bench/NOTES.md, 0.5 s this way), and
+ * reaches the disk within 8 MiB rather than at the kernel's leisure. Nothing
+ * here can lose a byte already written: failures are ignored. */
+static void
+recording_writeback(struct recording *rec)
+{
+	off_t end = (off_t)rec->chain.offset;
+
+	if (end - rec->wb_started < RECORDING_WRITEBACK)
+		return;
+	if (rec->wb_started > rec->wb_dropped) {
+		(void)sync_file_range(rec->fd, rec->wb_dropped, rec->wb_started - rec->wb_dropped,
+		    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+		    SYNC_FILE_RANGE_WAIT_AFTER);
+		(void)posix_fadvise(rec->fd, rec->wb_dropped, rec->wb_started - rec->wb_dropped,
+		    POSIX_FADV_DONTNEED);
+		rec->wb_dropped = rec->wb_started;
+	}
+	(void)sync_file_range(rec->fd, rec->wb_started, end - rec->wb_started,
+	    SYNC_FILE_RANGE_WRITE);
+	rec->wb_started = end;
+}
+
 /* Write the encoded bytes in (a seal at every 64 KiB boundary on the way),
  * then any seal that is due, then the seal lines: a seal never covers
  * unwritten data. The file side: the worker's thread when there is one. */
@@ -317,6 +346,7 @@ recording_flush(struct recording *rec, struct buf *in, uint64_t t, int final)
 		    (buf_len(out) > 0 || !final) && (r = recording_seal(rec, t, 0)) != 0)
 			return recording_file_fail(rec, r, "sealing the recording");
 	}
+	recording_writeback(rec);
 	if (final)
 		r = recording_seal(rec, t, 1);
 	else if (rec->chain.offset > rec->chain.sealed && t - rec->last_seal >= REC_SEAL_MAX_US)

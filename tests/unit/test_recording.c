@@ -6,11 +6,14 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -342,6 +345,61 @@ test_huge_single_write(void **state)
 	free(data);
 }
 
+/* Pages of the file in the page cache (mincore), of npages. */
+static size_t
+resident_pages(const char *path, size_t *npages)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), i, n = 0;
+	unsigned char *vec;
+	struct stat st;
+	void *map;
+	int fd;
+
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_int_equal(fstat(fd, &st), 0);
+	*npages = ((size_t)st.st_size + page - 1) / page;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(map != MAP_FAILED);
+	assert_non_null(vec = malloc(*npages));
+	assert_int_equal(mincore(map, (size_t)st.st_size, vec), 0);
+	for (i = 0; i < *npages; i++)
+		n += vec[i] & 1;
+	free(vec);
+	munmap(map, (size_t)st.st_size);
+	close(fd);
+	return n;
+}
+
+/* Bulk output goes to the disk as it is written and leaves the page cache
+ * behind it (recording_writeback); a tmpfs has nothing to write back to. */
+static void
+test_bulk_leaves_the_page_cache(void **state)
+{
+	struct fixture *fx = *state;
+	struct recording *rec = open_recording(fx, 0, "exec");
+	size_t chunk = 1024 * 1024, i, npages, resident;
+	char *data = malloc(chunk), part[4096];
+	struct statfs sf;
+
+	assert_non_null(data);
+	memset(data, 'x', chunk);
+	snprintf(part, sizeof(part), "%s.part", recording_path(rec));
+	assert_int_equal(statfs(part, &sf), 0);
+	if (sf.f_type == 0x01021994) {	/* TMPFS_MAGIC */
+		recording_abort(rec);
+		free(data);
+		skip();
+	}
+	for (i = 0; i < 48; i++)
+		assert_int_equal(recording_output(rec, 1000 + i, data, chunk), 0);
+	assert_int_equal(recording_wait(rec), 0);
+	resident = resident_pages(part, &npages);
+	if (resident > npages / 2)
+		fail_msg("%zu of %zu pages of a 48 MiB recording still cached", resident, npages);
+	recording_abort(rec);
+	free(data);
+}
+
 static void
 test_flush_within_a_second(void **state)
 {
@@ -446,6 +504,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_bulk_leaves_the_page_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cast_split_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cast_random_binary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_round_trip, setup, teardown),
@@ -458,6 +517,7 @@ main(void)
 		WORKER_TEST(test_cast_random_binary),
 		WORKER_TEST(test_stream_round_trip),
 		WORKER_TEST(test_huge_single_write),
+		WORKER_TEST(test_bulk_leaves_the_page_cache),
 		WORKER_TEST(test_flush_within_a_second),
 		WORKER_TEST(test_write_failure_is_sticky),
 		WORKER_TEST(test_open_fails_without_certificate),
