@@ -8,7 +8,7 @@
  * a byte that could not be recorded is never relayed: the session ends with
  * `otgate: ASSET: recording failed: WHY` and a recording.failed event. One
  * timer a second flushes and seals every recording. The loop only encodes:
- * a worker thread (recworker.c) writes, hashes and seals, at most a megabyte
+ * a worker thread (recworker.c) writes, hashes and seals, at most 256 KiB
  * behind a recording (the loop waits past that), and a failure it meets ends
  * the session at the recording's next event or tick.
  */

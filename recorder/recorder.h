@@ -400,7 +400,7 @@ int atrest_open(FILE *in, const char *session, void *pkey, FILE **out);
 
 /* recworker.c: one thread that writes, hashes and seals recordings for the
  * broker's loop (recording_params.worker). Jobs run in push order; a client
- * (one recording) may have 1 MiB queued and all clients 16 MiB, past which
+ * (one recording) may have 256 KiB queued and all clients 16 MiB, past which
  * recworker_push waits for the worker. */
 struct recworker;
 struct recworker_client {	/* zeroed by its owner; fields are the worker's */

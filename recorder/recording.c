@@ -373,7 +373,7 @@ recording_job_cb(void *arg, struct buf *data, uint64_t t, int final)
 }
 
 /* Pending bytes (maybe none: the worker then seals if one is due) go to the
- * worker; waits while the worker is a megabyte behind on this recording. */
+ * worker; waits while the worker is 256 KiB behind on this recording. */
 static int
 recording_handoff(struct recording *rec, uint64_t t, int final)
 {

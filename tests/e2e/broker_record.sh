@@ -9,7 +9,7 @@
 # incomplete (exit 4); a
 # recordings folder that cannot
 # be written refuses new sessions with "recording failed" and audits
-# recording.failed; `otgate purge` defaults to recording-retention; with
+# recording.failed, and one that fills mid-session ends the session; `otgate purge` defaults to recording-retention; with
 # recording-recipient recordings are encrypted to the auditor's key.
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -207,6 +207,32 @@ check "$how: the vendor is told 'recording failed' (got '$(cat "$WORK/full.err")
 check "$how: audited as recording.failed" audit_has recording.failed "recording failed"
 kill -0 "$BROKER_PID" 2>/dev/null
 check "broker still running" [ $? -eq 0 ]
+
+# --- a disk that fills mid-session ends the session: the recorder thread's
+# write failure reaches the relay, which stops within the 256 KiB the
+# recorder may be behind (fail closed)
+if [ "$how" = "full tmpfs" ]; then
+	kill "$BROKER_PID"
+	wait "$BROKER_PID" 2>/dev/null
+	cat >"$WORK/smallfs.sh" <<'EOT'
+mount -t tmpfs -o size=2m,mode=0777 otgtest "$1/state/recordings" || exit 9
+shift
+exec "$@"
+EOT
+	broker_again unshare -m --propagation private bash "$WORK/smallfs.sh" "$WORK"
+	vssh alice+plc1 'head -c 32M /dev/zero' >"$WORK/mid.out" 2>"$WORK/mid.err"
+	rc=$?
+	got=$(stat -c %s "$WORK/mid.out")
+	check "disk full mid-session: the session ends (status $rc)" [ $rc -ne 0 ]
+	check "disk full mid-session: the relay stopped with the recording ($got of 32 MiB relayed)" \
+		[ "$got" -lt $((3 * 1024 * 1024)) ]
+	check "disk full mid-session: the vendor is told (got '$(cat "$WORK/mid.err")')" \
+		grep -q "otgate: plc1: recording failed" "$WORK/mid.err"
+	check "disk full mid-session: audited as recording.failed" \
+		audit_wait recording.failed "writing the recording"
+	kill -0 "$BROKER_PID" 2>/dev/null
+	check "broker still running after a recording failed mid-session" [ $? -eq 0 ]
+fi
 
 out=$(O purge --dry-run 2>&1)
 check "purge defaults to the built-in recording-retention (got '$out')" \
