@@ -180,11 +180,13 @@ auditset_find(const char *log, struct auditset *set)
 	return r;
 }
 
-/* path as a stream: the file itself, or gzip -dc's output for a .gz. */
+/* path as a stream: the file itself, or gzip -dc's output for a .gz. The
+ * system's gzip by its absolute path and with no environment: a verify run
+ * as root takes neither gzip nor GZIP options from the caller's environment. */
 static int
 auditset_open(const char *path, FILE **fp, pid_t *gzip, char *why, size_t whysz)
 {
-	char *argv[] = { "gzip", "-dc", NULL };
+	char *argv[] = { "gzip", "-dc", NULL }, *envp[] = { NULL };
 	posix_spawn_file_actions_t fa;
 	int fd, pipefd[2], r;
 
@@ -209,7 +211,7 @@ auditset_open(const char *path, FILE **fp, pid_t *gzip, char *why, size_t whysz)
 	posix_spawn_file_actions_adddup2(&fa, fd, STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	r = posix_spawnp(gzip, "gzip", &fa, NULL, argv, environ);
+	r = posix_spawn(gzip, "/bin/gzip", &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fd);
 	close(pipefd[1]);
