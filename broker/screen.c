@@ -42,6 +42,7 @@ struct screen {
 	char params[32];	/* of the CSI sequence being scanned */
 	size_t nparams;
 	unsigned nseparators, ndigits;	/* in it so far, in its last argument */
+	int after_c2;		/* 0xc2 seen, no text byte since */
 };
 
 static int
@@ -168,7 +169,11 @@ screen_csi_final(struct screen *sc, uint8_t *c)
  * for the alternate screen. It follows libvterm's parser: C0 controls inside
  * a sequence run without ending it, CAN and SUB cancel it, the escape state
  * outlasts C0, intermediates and bytes past 0x7e. A CSI sequence too long
- * for libvterm is cancelled (CAN) and the rest of it blanked out with CAN. */
+ * for libvterm is cancelled (CAN) and the rest of it blanked out with CAN.
+ * A C1 control spelt in UTF-8 (U+0080-U+009F) becomes U+00A0: libvterm 0.1.4
+ * prints it with width -1, moving the cursor left past column 0 (found by
+ * fuzzing), and completes its two bytes across C0 controls and sequences; a
+ * terminal would show nothing, the watcher sees a space. */
 static int
 screen_scan(struct screen *sc, uint8_t *p, size_t len)
 {
@@ -176,6 +181,12 @@ screen_scan(struct screen *sc, uint8_t *p, size_t len)
 	int want = 0;
 
 	for (i = 0; i < len; i++) {
+		if (sc->after_c2 && p[i] >= 0x80 && p[i] <= 0x9f)
+			p[i] = 0xa0;
+		if (p[i] == 0xc2)
+			sc->after_c2 = 1;
+		else if (p[i] >= 0x20 && sc->scan == SCAN_TEXT)
+			sc->after_c2 = 0;	/* controls and sequences keep it */
 		if (p[i] == 0x1b) {
 			sc->scan = SCAN_ESC;
 		} else if (p[i] == 0x18 || p[i] == 0x1a) {

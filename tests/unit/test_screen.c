@@ -249,6 +249,39 @@ test_long_csi_never_reaches_libvterm(void **state)
 	free(s);
 }
 
+/* U+0092 in UTF-8: libvterm alone moved the cursor left by one per such
+ * character, past column 0 (a fuzzer found "\033[1;-1H" in a redraw); each
+ * is one cell now (a space; U+FFFD when its two bytes arrive apart). */
+static void
+test_c1_in_utf8_never_moves_left(void **state)
+{
+	struct screen *sc;
+	char *s;
+
+	(void)state;
+	s = render("\xc2\x92\x01\x01\xc2\x92\x01", 10, 80);
+	expect_has(s, "\033[0m\033[1;3H");
+	free(s);
+	/* libvterm completes the two bytes across C0 controls too (NUL here) */
+	assert_int_equal(screen_new(24, 80, &sc), 0);
+	screen_feed(sc, "\xc2\x00\x1e\x87\xc2\x00\x1e\x87", 8);
+	s = redraw(sc);
+	expect_has(s, "\033[0m\033[1;3H");
+	free(s);
+	screen_free(sc);
+	s = render("A\xc2\x92" "B", 24, 80);
+	expect_has(s, "\033[1;1HA\xc2\xa0" "B");
+	expect_has(s, "\033[0m\033[1;4H");
+	free(s);
+	assert_int_equal(screen_new(24, 80, &sc), 0);
+	screen_feed(sc, "x\xc2", 2);
+	screen_feed(sc, "\x9fy", 2);
+	s = redraw(sc);
+	expect_has(s, "\033[0m\033[1;4H");	/* x, one cell, y: column 4 */
+	free(s);
+	screen_free(sc);
+}
+
 static void
 test_lines_scroll_off(void **state)
 {
@@ -277,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_size_limits),
 		cmocka_unit_test(test_rep_never_reaches_libvterm),
 		cmocka_unit_test(test_long_csi_never_reaches_libvterm),
+		cmocka_unit_test(test_c1_in_utf8_never_moves_left),
 		cmocka_unit_test(test_lines_scroll_off),
 	};
 
