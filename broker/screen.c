@@ -25,7 +25,8 @@
 
 #include "broker/broker.h"
 
-enum { SCAN_TEXT, SCAN_ESC, SCAN_CSI, SCAN_CSI_DROP };
+/* SCAN_STRING: an OSC, DCS, SOS, PM or APC string, to BEL or ESC */
+enum { SCAN_TEXT, SCAN_ESC, SCAN_CSI, SCAN_CSI_DROP, SCAN_STRING };
 
 /* libvterm 0.1.4 writes a CSI sequence's 17th argument past its array of 16
  * (heap corruption, found by fuzzing): longer ones never reach it. */
@@ -172,8 +173,10 @@ screen_csi_final(struct screen *sc, uint8_t *c)
  * for libvterm is cancelled (CAN) and the rest of it blanked out with CAN.
  * A C1 control spelt in UTF-8 (U+0080-U+009F) becomes U+00A0: libvterm 0.1.4
  * prints it with width -1, moving the cursor left past column 0 (found by
- * fuzzing), and completes its two bytes across C0 controls and sequences; a
- * terminal would show nothing, the watcher sees a space. */
+ * fuzzing), and completes its two bytes across C0 controls, sequences and
+ * strings; a terminal would show nothing, the watcher sees a space. A string
+ * ends here only at BEL or ESC, never sooner than in libvterm, so its bytes
+ * never count as text that would end a pending 0xc2. */
 static int
 screen_scan(struct screen *sc, uint8_t *p, size_t len)
 {
@@ -189,11 +192,16 @@ screen_scan(struct screen *sc, uint8_t *p, size_t len)
 			sc->after_c2 = 0;	/* controls and sequences keep it */
 		if (p[i] == 0x1b) {
 			sc->scan = SCAN_ESC;
+		} else if (sc->scan == SCAN_STRING) {
+			if (p[i] == 0x07)
+				sc->scan = SCAN_TEXT;
 		} else if (p[i] == 0x18 || p[i] == 0x1a) {
 			sc->scan = SCAN_TEXT;
 		} else if (sc->scan == SCAN_ESC) {
 			if (p[i] == '[')
 				sc->scan = SCAN_CSI;
+			else if (p[i] != 0 && strchr("]PX^_", p[i]) != NULL)
+				sc->scan = SCAN_STRING;
 			else if (p[i] >= 0x30 && p[i] <= 0x7e)
 				sc->scan = SCAN_TEXT;
 			sc->nparams = sc->nseparators = sc->ndigits = 0;

@@ -269,6 +269,14 @@ test_c1_in_utf8_never_moves_left(void **state)
 	expect_has(s, "\033[0m\033[1;3H");
 	free(s);
 	screen_free(sc);
+	/* and across an OSC or a DCS string, which it does not decode as text */
+	s = render("\xc2\033]0;a\a\x92", 24, 80);
+	expect_lacks(s, "1;0H");
+	expect_has(s, "\033[0m\033[1;2H");
+	free(s);
+	s = render("\xc2\033Pa\033\\\x92", 24, 80);
+	expect_has(s, "\033[0m\033[1;2H");
+	free(s);
 	s = render("A\xc2\x92" "B", 24, 80);
 	expect_has(s, "\033[1;1HA\xc2\xa0" "B");
 	expect_has(s, "\033[0m\033[1;4H");
