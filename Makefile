@@ -20,7 +20,7 @@ BUILD := build
 SANFLAGS :=
 endif
 
-PKGS := libssh libevent liboath libcrypto sqlite3 libqrencode libseccomp vterm
+PKGS := libssh libevent liboath libcrypto libsodium sqlite3 libqrencode libseccomp vterm
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpam -lcrypt -lpthread
 

@@ -18,7 +18,7 @@ SAN=
 nm "$BUILD/libotg.a" 2>/dev/null | grep -q __asan_ && SAN="-fsanitize=address,undefined"
 # shellcheck disable=SC2046
 cc -O2 -std=c11 -D_GNU_SOURCE $SAN -I"$TOP" -o "$WORK/recorder_bench" "$TOP/bench/recorder_bench.c" \
-	"$BUILD/libotg.a" $(pkg-config --libs libssh libevent liboath libcrypto sqlite3 libqrencode) \
+	"$BUILD/libotg.a" $(pkg-config --libs libssh libevent liboath libcrypto libsodium sqlite3 libqrencode) \
 	-lpam -lcrypt -lpthread
 "$BUILD/otgate" recording keygen --state "$WORK/state" >/dev/null
 if [ -n "$ONLY" ]; then "$WORK/recorder_bench" "$WORK/state" "$ONLY"; exit; fi

@@ -1,7 +1,7 @@
 /*
  * seal_bench.c: what one seal costs the recording thread, on one core.
  *   cc -O2 -std=c11 -D_GNU_SOURCE -I. -o /tmp/seal_bench bench/seal_bench.c \
- *     build/libotg.a $(pkg-config --libs libssh libevent liboath libcrypto \
+ *     build/libotg.a $(pkg-config --libs libssh libevent liboath libcrypto libsodium \
  *     sqlite3 libqrencode) -lpam -lcrypt -lpthread -lm
  *   build/otgate recording keygen --state /tmp/sb
  *   /tmp/seal_bench /tmp/sb seal|bulk N [audit]

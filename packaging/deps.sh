@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libssh-dev libssl-dev liboath-dev libevent-dev libcmocka-dev libpam0g-dev
-libsqlite3-dev libqrencode-dev libseccomp-dev libvterm-dev tzdata
+libsodium-dev libsqlite3-dev libqrencode-dev libseccomp-dev libvterm-dev tzdata
 openssh-client openssh-server oathtool sshpass pamtester python3 python3-paramiko logrotate
 asciinema strace"
 # `deps.sh deb`: also what `make deb` needs to build and check the package

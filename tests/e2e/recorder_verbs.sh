@@ -30,7 +30,7 @@ san=""
 case $BUILD in */san) san="-fsanitize=address,undefined -fno-omit-frame-pointer" ;; esac
 # shellcheck disable=SC2046,SC2086
 cc -std=c11 -D_GNU_SOURCE -I"$TOP" $san -o "$WORK/recgen" "$TOP/tests/e2e/recgen.c" \
-	"$BUILD/libotg.a" $(pkg-config --libs libssh libevent liboath libcrypto sqlite3 \
+	"$BUILD/libotg.a" $(pkg-config --libs libssh libevent liboath libcrypto libsodium sqlite3 \
 	libqrencode) -lpam -lcrypt -lpthread || { echo "FAIL: cannot build recgen"; exit 1; }
 printf 'state = state\naudit-log = audit.log\n' >"$WORK/otgated.conf"
 mkdir -m 0750 "$WORK/state"

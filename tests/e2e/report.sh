@@ -57,7 +57,7 @@ san=""
 case $BUILD in */san) san="-fsanitize=address,undefined -fno-omit-frame-pointer" ;; esac
 # shellcheck disable=SC2046,SC2086
 cc -std=c11 -D_GNU_SOURCE -I"$TOP" $san -o "$WORK/recgen" "$TOP/tests/e2e/recgen.c" \
-	"$BUILD/libotg.a" $(pkg-config --libs libssh libevent liboath libcrypto sqlite3 \
+	"$BUILD/libotg.a" $(pkg-config --libs libssh libevent liboath libcrypto libsodium sqlite3 \
 	libqrencode) $(pkg-config --libs libseccomp 2>/dev/null) -lpam -lcrypt -lpthread ||
 	{ echo "FAIL: cannot build recgen"; exit 1; }
 "$WORK/recgen" "$WORK/state" "$WORK/auditor.pub" >"$WORK/ids" || { echo "FAIL: recgen"; exit 1; }
