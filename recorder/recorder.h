@@ -400,8 +400,9 @@ int atrest_open(FILE *in, const char *session, void *pkey, FILE **out);
 
 /* recworker.c: one thread that writes, hashes and seals recordings for the
  * broker's loop (recording_params.worker). Jobs run in push order; a client
- * (one recording) may have 256 KiB queued and all clients 16 MiB, past which
- * recworker_push waits for the worker. */
+ * (one recording) may have 128 KiB queued and all clients 16 MiB, past which
+ * recworker_push waits for the worker: with the loop's 128 KiB jobs, a
+ * recording is about 256 KiB behind at most (one job at work, one queued). */
 struct recworker;
 struct recworker_client {	/* zeroed by its owner; fields are the worker's */
 	size_t queued;

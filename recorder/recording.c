@@ -33,6 +33,7 @@
 
 #define RECORDING_PENDING_MAX (4u * 1024 * 1024)
 #define RECORDING_EVENT_CHUNK 16384	/* bytes of data per event or frame */
+#define RECORDING_JOB_BYTES (128 * 1024)	/* a worker's job: two seals' worth */
 #define RECORDING_WRITEBACK (8 * 1024 * 1024)	/* see recording_writeback */
 
 struct recording {
@@ -322,9 +323,9 @@ recording_writeback(struct recording *rec)
 	rec->wb_started = end;
 }
 
-/* Write the encoded bytes in (a seal at every 64 KiB boundary on the way),
- * then any seal that is due, then the seal lines: a seal never covers
- * unwritten data. The file side: the worker's thread when there is one. */
+/* Write the encoded bytes in (one write), hash them with a seal at every
+ * 64 KiB boundary, then any seal that is due, then the seal lines: a seal
+ * never covers unwritten data. The file side: the worker's thread when there is one. */
 static int
 recording_flush(struct recording *rec, struct buf *in, uint64_t t, int final)
 {
@@ -334,11 +335,11 @@ recording_flush(struct recording *rec, struct buf *in, uint64_t t, int final)
 
 	if (rec->atrest != NULL && (r = recording_encrypt(rec, in, final)) != 0)
 		return recording_file_fail(rec, r, "encrypting the recording");
+	if ((r = recording_write_all(rec->fd, buf_ptr(out), buf_len(out))) != 0)
+		return recording_file_fail(rec, r, "writing the recording");
 	while (buf_len(out) > 0) {
 		room = REC_SEAL_MAX_BYTES - (size_t)(rec->chain.offset - rec->chain.sealed);
 		n = buf_len(out) < room ? buf_len(out) : room;
-		if ((r = recording_write_all(rec->fd, buf_ptr(out), n)) != 0)
-			return recording_file_fail(rec, r, "writing the recording");
 		if ((r = seal_chain_update(&rec->chain, buf_ptr(out), n)) != 0 ||
 		    (r = buf_consume(out, n)) != 0)
 			return recording_file_fail(rec, r, "hashing the recording");
@@ -373,7 +374,10 @@ recording_job_cb(void *arg, struct buf *data, uint64_t t, int final)
 }
 
 /* Pending bytes (maybe none: the worker then seals if one is due) go to the
- * worker; waits while the worker is 256 KiB behind on this recording. */
+ * worker; waits while a job of this recording is queued behind the one at
+ * work (about 256 KiB behind). Jobs are 128 KiB, two seals' worth: each
+ * costs the worker a sleep and a wake-up (9 % of its time with 64 KiB jobs
+ * on the VM of bench/NOTES.md). */
 static int
 recording_handoff(struct recording *rec, uint64_t t, int final)
 {
@@ -409,6 +413,7 @@ recording_maybe_flush(struct recording *rec, uint64_t t)
 	int second = t - rec->last_flush >= REC_FLUSH_US;
 
 	if (rec->worker != NULL) {
+		full = buf_len(&rec->pending) >= RECORDING_JOB_BYTES;
 		/* whether a seal is due by time is the worker's to see: it is
 		 * asked each second while the last data may still be unsealed */
 		if (full || (second && (buf_len(&rec->pending) > 0 ||

@@ -21,7 +21,7 @@
 #include "common/common.h"
 #include "recorder/recorder.h"
 
-#define RECWORKER_CLIENT_MAX (256u * 1024)
+#define RECWORKER_CLIENT_MAX (128u * 1024)
 #define RECWORKER_TOTAL_MAX (16u * 1024 * 1024)
 
 static pthread_mutex_t recworker_busy = PTHREAD_MUTEX_INITIALIZER;
