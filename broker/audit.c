@@ -8,10 +8,12 @@
  * to /dev/log that never blocks) so a copy lives off the host. Other writers
  * (`otgate purge` while otgated runs) take the same flock around each append;
  * a writer that finds the file grown since its own last line resumes the
- * chain from the newest line first.
+ * chain from the newest line first. Inside otgated the loop and the recorder
+ * thread (session.checkpoint) both write: a mutex orders them.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@
 #define AUDIT_PREFIX "{\"ts\":\""
 
 struct audit {
+	pthread_mutex_t lock;		/* everything below, between threads */
 	char *path;
 	int fd;
 	enum siem_format siem;
@@ -191,6 +194,7 @@ audit_open(const char *path, struct audit **out)
 	*out = NULL;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return OTG_ERR_NOMEM;
+	pthread_mutex_init(&a->lock, NULL);
 	a->fd = -1;
 	a->siem_fd = -1;
 	memset(a->prev, '0', AUDIT_HEX_LEN);
@@ -215,11 +219,13 @@ audit_reopen(struct audit *a)
 {
 	int fd, r;
 
-	if ((r = audit_open_file(a, &fd)) != 0)
-		return r;	/* keep writing where we were */
-	close(a->fd);
-	a->fd = fd;
-	return 0;
+	pthread_mutex_lock(&a->lock);
+	if ((r = audit_open_file(a, &fd)) == 0) {	/* else: keep writing where we were */
+		close(a->fd);
+		a->fd = fd;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return r;
 }
 
 void
@@ -231,6 +237,7 @@ audit_close(struct audit *a)
 		close(a->fd);
 	if (a->siem_fd != -1)
 		close(a->siem_fd);
+	pthread_mutex_destroy(&a->lock);
 	free(a->path);
 	free(a);
 }
@@ -301,7 +308,9 @@ int
 audit_set_siem(struct audit *a, enum siem_format format, const char *socket_path)
 {
 	const char *path = socket_path != NULL ? socket_path : "/dev/log";
+	int r = 0;
 
+	pthread_mutex_lock(&a->lock);
 	if (a->siem_fd != -1)
 		close(a->siem_fd);
 	a->siem_fd = -1;
@@ -311,10 +320,15 @@ audit_set_siem(struct audit *a, enum siem_format format, const char *socket_path
 	memset(&a->siem_addr, 0, sizeof(a->siem_addr));
 	a->siem_addr.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(a->siem_addr.sun_path))
-		return OTG_ERR_TOOBIG;
-	memcpy(a->siem_addr.sun_path, path, strlen(path) + 1);
-	a->siem_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	return a->siem_fd == -1 ? OTG_ERR_IO : 0;
+		r = OTG_ERR_TOOBIG;
+	else {
+		memcpy(a->siem_addr.sun_path, path, strlen(path) + 1);
+		a->siem_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (a->siem_fd == -1)
+			r = OTG_ERR_IO;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return r;
 }
 
 /* The event as a SIEM line, one datagram; a collector that is down or slow
@@ -400,8 +414,10 @@ audit_event(struct audit *a, const char *event, const struct audit_field *f, siz
 	if (a == NULL || event == NULL || event[0] == '\0' || (f == NULL && n > 0))
 		return OTG_ERR_INVAL;
 	buf_init(&b, AUDIT_LINE_MAX);
+	pthread_mutex_lock(&a->lock);
 	while (flock(a->fd, LOCK_EX) == -1) {
 		if (errno != EINTR) {
+			pthread_mutex_unlock(&a->lock);
 			buf_free(&b);
 			return OTG_ERR_IO;
 		}
@@ -432,10 +448,12 @@ audit_event(struct audit *a, const char *event, const struct audit_field *f, siz
 	a->end += (off_t)(len + 1);
 	flock(a->fd, LOCK_UN);
 	audit_siem_send(a, &now, event, f, n, buf_ptr(&b), len);
+	pthread_mutex_unlock(&a->lock);
 	buf_free(&b);
 	return 0;
 out:
 	flock(a->fd, LOCK_UN);
+	pthread_mutex_unlock(&a->lock);
 	buf_free(&b);
 	return r;
 }

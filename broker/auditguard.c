@@ -8,8 +8,11 @@
  * ends with "audit log unavailable". Each second a retry writes
  * audit.recovered (since when, how many events were lost); once that line is
  * in the file the broker serves again. The chain stays whole: an event that
- * was not written has neither a line nor a seq.
+ * was not written has neither a line nor a seq. The recorder thread writes
+ * session.checkpoint itself: it reads auditguard_down, and the loop counts
+ * what it could not write (auditguard_lost, record.c).
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -23,6 +26,7 @@
 struct auditguard {
 	struct event *retry;
 	time_t since;			/* 0 while the log is writable */
+	atomic_int down;		/* since != 0, for the recorder thread */
 	unsigned long long lost;	/* events not written since then */
 	int swept;			/* the sessions were ended */
 };
@@ -62,7 +66,7 @@ auditguard_stop(struct server *srv)
 int
 auditguard_down(const struct server *srv)
 {
-	return srv->auditguard != NULL && srv->auditguard->since != 0;
+	return srv->auditguard != NULL && atomic_load(&srv->auditguard->down);
 }
 
 static void
@@ -76,16 +80,23 @@ auditguard_schedule(struct server *srv, time_t seconds)
 void
 auditguard_failed(struct server *srv, const char *event)
 {
+	auditguard_lost(srv, event, 1);
+}
+
+void
+auditguard_lost(struct server *srv, const char *event, unsigned long long n)
+{
 	struct auditguard *g = srv->auditguard;
 
 	if (g == NULL) {
-		log_warnx("audit log: could not record %s", event);
+		log_warnx("audit log: could not record %llu %s", n, event);
 		return;
 	}
-	g->lost++;
+	g->lost += n;
 	if (g->since != 0)
 		return;
 	g->since = time(NULL);
+	atomic_store(&g->down, 1);
 	g->swept = 0;
 	log_warn("audit log %s: cannot record %s; refusing logins and ending sessions "
 	    "until it can be written", srv->conf->audit_log, event);
@@ -135,6 +146,7 @@ auditguard_retry_cb(evutil_socket_t fd, short what, void *arg)
 	log_info("audit log %s: writable again; %llu event(s) since %s were not written",
 	    srv->conf->audit_log, g->lost, since);
 	g->since = 0;
+	atomic_store(&g->down, 0);
 	g->lost = 0;
 }
 

@@ -250,7 +250,8 @@ void server_newid(char out[33]);
 int auditguard_start(struct server *srv);
 void auditguard_stop(struct server *srv);
 void auditguard_failed(struct server *srv, const char *event);
-int auditguard_down(const struct server *srv);	/* 1 while unavailable */
+void auditguard_lost(struct server *srv, const char *event, unsigned long long n);
+int auditguard_down(const struct server *srv);	/* 1 while unavailable; any thread */
 void auditguard_status(const struct server *srv, struct buf *out);
 
 /* listener.c: every `listen` address, max-startups (start:rate:full with random

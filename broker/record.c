@@ -10,9 +10,13 @@
  * timer a second flushes and seals every recording. The loop only encodes:
  * a worker thread (recworker.c) writes, hashes and seals, at most 256 KiB
  * behind a recording (the loop waits past that), and a failure it meets ends
- * the session at the recording's next event or tick.
+ * the session at the recording's next event or tick. The worker also writes
+ * each seal's session.checkpoint to the audit log (16,384 a GiB: a tenth of
+ * the relay's thread when the loop wrote them); one it cannot write counts
+ * as lost with auditguard, from the loop, which then ends the sessions.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,7 @@ struct record {
 	uint8_t (*recipients)[32];
 	size_t nrecipients;
 	struct event *tick;
+	atomic_ulong checkpoints_lost;	/* the worker could not audit them */
 };
 
 static void
@@ -142,11 +147,24 @@ record_tick_one_cb(struct session *s, void *arg)
 	session_unref(s);
 }
 
+/* From the loop: checkpoints the worker could not audit are lost events. */
+static void
+record_checkpoints_lost(struct server *srv)
+{
+	unsigned long n;
+
+	if (atomic_load(&srv->record->checkpoints_lost) == 0)
+		return;
+	n = atomic_exchange(&srv->record->checkpoints_lost, 0);
+	auditguard_lost(srv, "session.checkpoint", n);
+}
+
 static void
 record_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	record_checkpoints_lost(arg);
 	vendor_foreach_session(arg, record_tick_one_cb, NULL);
 }
 
@@ -234,16 +252,21 @@ record_stop(struct server *srv)
 	srv->record = NULL;
 }
 
+/* On the worker's thread (recording.c): nothing here may touch the loop's
+ * state. While the log is down an event is not written but counted. */
 static void
 record_checkpoint_cb(void *arg, const struct rec_checkpoint *cp)
 {
 	struct server *srv = arg;
 
-	server_audit(srv, "session.checkpoint", (struct audit_field[]){
+	if (srv->audit != NULL && !auditguard_down(srv) &&
+	    audit_event(srv->audit, "session.checkpoint", (struct audit_field[]){
 	    AUDIT_STR("session", cp->session), AUDIT_STR("file", cp->file),
 	    AUDIT_NUM("seal", cp->seq), AUDIT_NUM("offset", cp->offset),
 	    AUDIT_NUM("time", cp->time_ms), AUDIT_STR("h", cp->h),
-	    AUDIT_NUM("final", cp->final) }, 7);
+	    AUDIT_NUM("final", cp->final) }, 7) == 0)
+		return;
+	atomic_fetch_add(&srv->record->checkpoints_lost, 1);
 }
 
 int
@@ -304,6 +327,7 @@ record_data(struct session *s, int to_asset, const void *data, size_t len)
 	/* a running session without a recording is one whose recording failed */
 	if (s->rec == NULL)
 		return -1;
+	record_checkpoints_lost(s->conn->srv);
 	r = to_asset ? recording_input(s->rec, recording_clock(s->rec), data, len) :
 	    recording_output(s->rec, recording_clock(s->rec), data, len);
 	if (r != 0)
@@ -334,7 +358,9 @@ record_session_close(struct session *s)
 	if (rec == NULL)
 		return;
 	s->rec = NULL;
-	if ((r = recording_close(rec, recording_clock(rec), s->exit_status)) == 0)
+	r = recording_close(rec, recording_clock(rec), s->exit_status);
+	record_checkpoints_lost(s->conn->srv);
+	if (r == 0)
 		return;
 	/* the session is over; the vendor cannot be told any more, the log can */
 	snprintf(text, sizeof(text), "recording failed at close: %s",

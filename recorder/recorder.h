@@ -422,7 +422,7 @@ void recworker_client_free(struct recworker_client *c);
 
 /* recording.c: the writer the broker drives for one channel. Everything is
  * buffered in memory and written (never fsync'd) when a second has passed,
- * 64 KiB are pending, or at close; call recording_tick at least once a second
+ * 64 KiB are pending (128 KiB with a worker), or at close; call recording_tick at least once a second
  * from a timer. Any failure is sticky: every later call returns it, and the
  * caller must end the session (fail closed); recording_why says why.
  *
@@ -438,11 +438,12 @@ void recworker_client_free(struct recworker_client *c);
  *   recording_resize       on window-change (pty)
  *   recording_tick         from a one-second timer
  *   recording_close        at channel close, with the exit status
- * Times are recording_clock(rec). The checkpoint callback runs inside these
- * calls, on the loop. With a worker (recording_params.worker) the files are
- * written, hashed and sealed on the worker's thread: a failure there is
- * returned by the next call, a checkpoint reported by it (or by
- * recording_wait); recording_close and recording_abort wait for the worker. */
+ * Times are recording_clock(rec). The checkpoint callback runs where the seal
+ * is made: inside these calls, on the loop; or, with a worker
+ * (recording_params.worker), which writes, hashes and seals the files, on the
+ * worker's thread, so it must be thread-safe then. A failure on the worker is
+ * returned by the next call; recording_close and recording_abort wait for the
+ * worker, so a recording's last checkpoint is reported before they return. */
 struct recording;
 struct recording_params {
 	const char *state_dir;	/* recordings go under STATE/recordings/YYYY/MM/DD/ */
@@ -451,7 +452,7 @@ struct recording_params {
 	int record_input;	/* role's record-input */
 	rec_certify_fn *certify;
 	void *certify_arg;
-	rec_checkpoint_fn *checkpoint;	/* may be NULL */
+	rec_checkpoint_fn *checkpoint;	/* may be NULL; see above for its thread */
 	void *checkpoint_arg;
 	struct indexer *index;	/* may be NULL */
 	struct recworker *worker;	/* NULL: written on the caller's thread */

@@ -12,8 +12,9 @@
  * written is handed over as a job, and the worker writes, hashes and seals it.
  * The fields below are then split: the file side (fd, seal_fd, seals, cipher,
  * atrest, chain, signer, last_seal) is the worker's once the recording is
- * open; the rest is the caller's. The worker hands back failures (werr) and
- * checkpoints (cps) under lock, and the caller picks them up on its next call.
+ * open; the rest is the caller's. The worker hands back failures (werr) under
+ * lock, and the caller picks them up on its next call; checkpoints it reports
+ * itself, as it seals (the callback is thread-safe then).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -67,12 +68,9 @@ struct recording {
 	char why[256];
 	struct recworker *worker;	/* NULL: files written on the caller's thread */
 	struct recworker_client wc;
-	pthread_mutex_t lock;	/* werr, wwhy, cps: shared with the worker */
+	pthread_mutex_t lock;	/* werr, wwhy: shared with the worker */
 	atomic_int werr;	/* the worker's first failure */
 	char wwhy[256];
-	struct rec_checkpoint *cps;	/* seals the worker made, not yet reported */
-	size_t ncps, cpcap;
-	atomic_int cps_ready;
 };
 
 static void
@@ -132,56 +130,6 @@ recording_check(struct recording *rec)
 		pthread_mutex_unlock(&rec->lock);
 	}
 	return rec->err;
-}
-
-/* A seal's checkpoint goes to the callback, from the worker by way of cps. */
-static int
-recording_checkpoint(struct recording *rec, const struct rec_checkpoint *cp)
-{
-	struct rec_checkpoint *v;
-	int r = 0;
-
-	if (rec->worker == NULL) {
-		rec->checkpoint(rec->checkpoint_arg, cp);
-		return 0;
-	}
-	pthread_mutex_lock(&rec->lock);
-	if (rec->ncps == rec->cpcap) {
-		v = reallocarray(rec->cps, rec->cpcap + 16, sizeof(*v));
-		if (v == NULL)
-			r = OTG_ERR_NOMEM;
-		else {
-			rec->cps = v;
-			rec->cpcap += 16;
-		}
-	}
-	if (r == 0) {
-		rec->cps[rec->ncps++] = *cp;
-		atomic_store(&rec->cps_ready, 1);
-	}
-	pthread_mutex_unlock(&rec->lock);
-	return r;
-}
-
-/* The caller's thread: report the checkpoints the worker made, in order. */
-static void
-recording_deliver(struct recording *rec)
-{
-	struct rec_checkpoint *v;
-	size_t i, n;
-
-	if (atomic_load(&rec->cps_ready) == 0)
-		return;
-	pthread_mutex_lock(&rec->lock);
-	v = rec->cps;
-	n = rec->ncps;
-	rec->cps = NULL;
-	rec->ncps = rec->cpcap = 0;
-	atomic_store(&rec->cps_ready, 0);
-	pthread_mutex_unlock(&rec->lock);
-	for (i = 0; i < n; i++)
-		rec->checkpoint(rec->checkpoint_arg, &v[i]);
-	free(v);
 }
 
 static char *
@@ -272,7 +220,7 @@ recording_seal(struct recording *rec, uint64_t t, int final)
 		cp.time_ms = s.time_ms;
 		seal_hex_str(cp.h, s.h, sizeof(s.h));
 		cp.final = final;
-		return recording_checkpoint(rec, &cp);
+		rec->checkpoint(rec->checkpoint_arg, &cp);
 	}
 	return 0;
 }
@@ -390,7 +338,6 @@ recording_handoff(struct recording *rec, uint64_t t, int final)
 	rec->last_flush = t;
 	if (n > 0)
 		rec->last_data = t;
-	recording_deliver(rec);
 	return recording_check(rec);
 }
 
@@ -550,7 +497,6 @@ recording_open(const struct recording_params *p, struct recording **out)
 		return OTG_ERR_NOMEM;
 	pthread_mutex_init(&rec->lock, NULL);
 	atomic_init(&rec->werr, 0);
-	atomic_init(&rec->cps_ready, 0);
 	rec->fd = rec->seal_fd = -1;
 	buf_init(&rec->pending, RECORDING_PENDING_MAX);
 	buf_init(&rec->seals, RECORDING_PENDING_MAX);
@@ -672,7 +618,6 @@ recording_data(struct recording *rec, uint64_t t, int dir, const void *data, siz
 
 	if (recording_check(rec) != 0)
 		return rec->err;
-	recording_deliver(rec);
 	t = recording_time(rec, t);
 	if (dir == STREAM_OUT)
 		rec->bytes_out += len;
@@ -750,7 +695,6 @@ recording_tick(struct recording *rec, uint64_t t_us)
 {
 	if (recording_check(rec) != 0)
 		return rec->err;
-	recording_deliver(rec);
 	recording_index_send(rec);
 	return recording_maybe_flush(rec, recording_time(rec, t_us));
 }
@@ -824,7 +768,6 @@ int
 recording_wait(struct recording *rec)
 {
 	recworker_drain(rec->worker, &rec->wc);
-	recording_deliver(rec);
 	return recording_check(rec);
 }
 
@@ -835,7 +778,6 @@ recording_abort(struct recording *rec)
 		return;
 	recording_wait(rec);
 	recworker_client_free(&rec->wc);
-	free(rec->cps);
 	pthread_mutex_destroy(&rec->lock);
 	if (rec->fd != -1)
 		close(rec->fd);

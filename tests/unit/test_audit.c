@@ -1,7 +1,9 @@
-/* test_audit.c: the hash-chained audit log: format, chain, resume, tampering, escaping. */
+/* test_audit.c: the hash-chained audit log: format, chain, resume, tampering,
+ * escaping, writers in two processes and in two threads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +421,44 @@ test_two_writers(void **state)
 	assert_int_equal(n, 612);
 }
 
+static void *
+thread_writer_cb(void *arg)
+{
+	struct audit *a = arg;
+	int i;
+
+	for (i = 0; i < 500; i++)
+		if (audit_event(a, "test.thread", (struct audit_field[]){
+		    AUDIT_NUM("i", i) }, 1) != 0)
+			return arg;
+	return NULL;
+}
+
+/* One struct audit, two threads (otgated's loop and its recorder thread,
+ * which writes session.checkpoint): every line is whole and chained. */
+static void
+test_two_threads(void **state)
+{
+	unsigned long long n = 0, bad = 0;
+	void *failed = NULL;
+	struct audit *a;
+	pthread_t t;
+	char why[256];
+	int i;
+
+	(void)state;
+	assert_int_equal(audit_open(logpath, &a), 0);
+	assert_int_equal(pthread_create(&t, NULL, thread_writer_cb, a), 0);
+	for (i = 0; i < 500; i++)
+		assert_int_equal(audit_event(a, "test.loop", NULL, 0), 0);
+	assert_int_equal(pthread_join(t, &failed), 0);
+	assert_null(failed);
+	audit_close(a);
+	if (audit_verify(logpath, &n, &bad, why, sizeof(why)) != 0)
+		fail_msg("chain broken at line %llu: %s", bad, why);
+	assert_int_equal(n, 1000);
+}
+
 /* A disk that fills mid-line (a short write, here RLIMIT_FSIZE) leaves no
  * part of the line behind, and the chain goes on once writing works again. */
 static void
@@ -493,6 +533,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_strings_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_value_cut_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_continues_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_write_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
