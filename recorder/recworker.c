@@ -65,8 +65,9 @@ recworker_finish(struct recworker *w, struct recworker_job *job)
 		c->has_spare = 1;
 		job->data.data = NULL;
 	}
-	pthread_cond_broadcast(&w->done);
 	pthread_mutex_unlock(&w->lock);
+	/* after the unlock, so that a waiter woken need not wait for the lock */
+	pthread_cond_broadcast(&w->done);
 	buf_free(&job->data);
 	free(job);
 }
@@ -179,7 +180,6 @@ recworker_push(struct recworker *w, struct recworker_client *c, recworker_fn *fn
 	c->queued += job->len;
 	c->jobs++;
 	w->queued += job->len;
-	pthread_cond_signal(&w->work);
 	/* the caller's next buffer: the spare, or a fresh one */
 	if (c->has_spare) {
 		*data = c->spare;
@@ -188,6 +188,7 @@ recworker_push(struct recworker *w, struct recworker_client *c, recworker_fn *fn
 		buf_init(data, data->max);
 	}
 	pthread_mutex_unlock(&w->lock);
+	pthread_cond_signal(&w->work);
 	return 0;
 }
 
