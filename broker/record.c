@@ -244,6 +244,7 @@ record_stop(struct server *srv)
 	if (rc->tick != NULL)
 		event_free(rc->tick);
 	recworker_stop(rc->worker);
+	record_checkpoints_lost(srv);	/* auditguard_stop reports them */
 	indexer_stop(rc->index);
 	signer_stop(rc->signer);
 	strlist_free(&rc->recovered);

@@ -422,9 +422,10 @@ void recworker_client_free(struct recworker_client *c);
 
 /* recording.c: the writer the broker drives for one channel. Everything is
  * buffered in memory and written (never fsync'd) when a second has passed,
- * 64 KiB are pending (128 KiB with a worker), or at close; call recording_tick at least once a second
- * from a timer. Any failure is sticky: every later call returns it, and the
- * caller must end the session (fail closed); recording_why says why.
+ * 64 KiB are pending (128 KiB with a worker), or at close; call
+ * recording_tick at least once a second from a timer. Any failure is sticky:
+ * every later call returns it, and the caller must end the session (fail
+ * closed); recording_why says why.
  *
  * The broker, at start: signer_start(STATE/keys/recording.key) before it drops
  * privileges and loads secrets; indexer_start(STATE/index.sqlite);

@@ -2,7 +2,8 @@
 # audit_full.sh: otgated fails closed when its audit log cannot be written
 # (IEC 62443-3-3 SR 2.10). The audit log lives on a small tmpfs that only the
 # broker's mount namespace sees; once it is full a running session ends with
-# "audit log unavailable", logins are refused with that reason, and
+# "audit log unavailable" (its own session.checkpoint, which the recorder
+# thread writes, is what fails), logins are refused with that reason, and
 # `otgate status` says so. After space is freed the broker writes
 # audit.recovered, logins work again and `otgate verify --audit` accepts the
 # chain. Needs root (mount, nsenter).
@@ -39,15 +40,26 @@ check "a login works while the audit log can be written (got '$out')" \
 check "status says the audit log is ok" bash -c '"$1" -f "$2" status | grep -qx "audit ok"' \
 	- "$OTGATE" "$WORK/otgated.conf"
 
-# a running session that prints (its checkpoints go to the audit log)
-(printf 'while :; do echo tick; sleep 0.2; done\n'
+# a running session that prints 70 KB twice a second: a seal, and so a
+# session.checkpoint, each time (the recorder thread writes those)
+(printf 'while :; do echo tick; head -c 70000 /dev/zero | tr "\\0" t; echo; sleep 0.5; done\n'
 	sh -c 'echo $$ >"$1"; exec sleep 60' - "$WORK/feeder.pid") 2>/dev/null |
 	VSSH_TIMEOUT=70 vssh alice+plc1 -tt >"$WORK/running.out" 2>&1 &
 client=$!
 for ((i = 0; i < 100; i++)); do grep -q tick "$WORK/running.out" && break; sleep 0.1; done
 
-# fill the file system; a few events may still fit in the log's last page
+# fill the file system; a few events may still fit in the log's last page.
+# Nothing but the running session's checkpoints is written until it ends:
+# one the recorder thread cannot write must end it as any other event would.
 IN dd if=/dev/zero of="$WORK/auditfs/fill" bs=4k 2>/dev/null
+for ((i = 0; i < 300; i++)); do kill -0 "$client" 2>/dev/null || break; sleep 0.1; done
+check "the running session was ended by its own checkpoints" \
+	bash -c '! kill -0 "$1" 2>/dev/null' - "$client"
+check "and told the vendor why" grep -q "otgate: plc1: audit log unavailable" "$WORK/running.out"
+check "the broker named the event it could not write" \
+	grep -q "audit log .*: cannot record session.checkpoint; refusing logins" "$WORK/otgated.log"
+kill "$(cat "$WORK/feeder.pid")" 2>/dev/null
+wait "$client" 2>/dev/null
 refused=0
 for ((i = 0; i < 15; i++)); do
 	VSSH_LOGLEVEL=INFO vssh alice+plc1 echo must-not-run >"$WORK/full.out" 2>"$WORK/full.err"
@@ -64,11 +76,6 @@ check "status says since when the audit log is unavailable ('$(grep audit <<<"$s
 	grep -Eq '^audit unavailable since [0-9T:-]+Z, [0-9]+ event\(s\) not written$' <<<"$st"
 check "the broker says so loudly in its log" \
 	grep -q "audit log .*: cannot record .*refusing logins and ending sessions" "$WORK/otgated.log"
-for ((i = 0; i < 100; i++)); do kill -0 "$client" 2>/dev/null || break; sleep 0.1; done
-check "the running session was ended" bash -c '! kill -0 "$1" 2>/dev/null' - "$client"
-check "and told the vendor why" grep -q "otgate: plc1: audit log unavailable" "$WORK/running.out"
-kill "$(cat "$WORK/feeder.pid")" 2>/dev/null
-wait "$client" 2>/dev/null
 
 # space again: the broker recovers within a few seconds
 IN rm -f "$WORK/auditfs/fill"
