@@ -49,8 +49,7 @@ struct recording {
 	struct atrest_writer *atrest;	/* encrypting: pending becomes chunks here */
 	struct buf cipher;
 	struct seal_chain chain;
-	void *session_key;
-	void *signer;		/* signing context for session_key */
+	void *signer;		/* the session's signing key (seal.c) */
 	struct cast_text out_text, in_text;
 	struct timespec t0;	/* CLOCK_MONOTONIC at open */
 	uint64_t start_ms;	/* Unix ms at open */
@@ -273,7 +272,8 @@ recording_writeback(struct recording *rec)
 
 /* Write the encoded bytes in (one write), hash them with a seal at every
  * 64 KiB boundary, then any seal that is due, then the seal lines: a seal
- * never covers unwritten data. The file side: the worker's thread when there is one. */
+ * never covers unwritten data. The file side: the worker's thread when
+ * there is one. */
 static int
 recording_flush(struct recording *rec, struct buf *in, uint64_t t, int final)
 {
@@ -356,11 +356,11 @@ recording_flush_now(struct recording *rec, uint64_t t, int final)
 static int
 recording_maybe_flush(struct recording *rec, uint64_t t)
 {
-	int full = buf_len(&rec->pending) >= REC_SEAL_MAX_BYTES;
+	size_t job = rec->worker != NULL ? RECORDING_JOB_BYTES : REC_SEAL_MAX_BYTES;
+	int full = buf_len(&rec->pending) >= job;
 	int second = t - rec->last_flush >= REC_FLUSH_US;
 
 	if (rec->worker != NULL) {
-		full = buf_len(&rec->pending) >= RECORDING_JOB_BYTES;
 		/* whether a seal is due by time is the worker's to see: it is
 		 * asked each second while the last data may still be unsealed */
 		if (full || (second && (buf_len(&rec->pending) > 0 ||
@@ -462,18 +462,22 @@ recording_index_session(struct recording *rec, int ended, int exit_status)
 	indexer_session(rec->index, &s);
 }
 
-/* The session key and its certificate, the seal file's first line. */
+/* The session key and its certificate, the seal file's first line. The
+ * private key lives on only in the signer: OpenSSL's copy goes at once. */
 static int
 recording_certify(struct recording *rec, const struct recording_params *p)
 {
 	struct seal_cert cert;
+	void *key = NULL;
 	int r;
 
 	memset(&cert, 0, sizeof(cert));
 	memcpy(cert.session, rec->meta.session, sizeof(cert.session));
 	cert.time_ms = rec->start_ms;
-	if ((r = reckey_new_session(&rec->session_key, cert.session_pub)) != 0 ||
-	    (r = seal_signer_init(&rec->signer, rec->session_key)) != 0)
+	if ((r = reckey_new_session(&key, cert.session_pub)) == 0)
+		r = seal_signer_init(&rec->signer, key);
+	reckey_free(key);
+	if (r != 0)
 		return recording_fail(rec, r, "making the session key");
 	if (p->certify == NULL ||
 	    (r = p->certify(p->certify_arg, cert.session, cert.session_pub, cert.time_ms,
@@ -784,7 +788,6 @@ recording_abort(struct recording *rec)
 	if (rec->seal_fd != -1)
 		close(rec->seal_fd);
 	seal_signer_free(rec->signer);
-	reckey_free(rec->session_key);
 	seal_chain_free(&rec->chain);
 	buf_free(&rec->pending);
 	buf_free(&rec->seals);

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "common/common.h"
 #include "recorder/recorder.h"
 #include "tests/unit/recfixture.h"
@@ -364,8 +366,10 @@ test_signer_process(void **state)
 
 /* The session's reused signing context signs, seal after seal, exactly what a
  * fresh context per signature signs (Ed25519 is deterministic), and verifies. */
+/* Seals are signed by libsodium, keys made and signatures verified by
+ * OpenSSL: Ed25519 is deterministic, so both must give the same bytes. */
 static void
-test_reused_signer_matches_fresh(void **state)
+test_signer_matches_openssl(void **state)
 {
 	uint8_t pub[REC_ED25519_LEN], a[REC_SIG_LEN], b[REC_SIG_LEN], msg[SEAL_MSG_LEN];
 	struct seal_record rec;
@@ -393,6 +397,22 @@ test_reused_signer_matches_fresh(void **state)
 	assert_string_equal(hex, "000fa5ff");
 }
 
+/* A key whose raw halves are not an Ed25519 pair (here X25519's) would make
+ * libsodium sign with a public key other than the certified one: refused. */
+static void
+test_signer_refuses_a_key_it_would_misread(void **state)
+{
+	EVP_PKEY *x = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	void *signer = (void *)&signer;
+
+	(void)state;
+	assert_non_null(x);
+	assert_int_equal(seal_signer_init(&signer, x), OTG_ERR_CRYPTO);
+	assert_null(signer);
+	EVP_PKEY_free(x);
+	seal_signer_free(NULL);
+}
+
 int
 main(void)
 {
@@ -410,7 +430,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_checkpoints_catch_cut_history, setup,
 		    recfixture_teardown),
 		cmocka_unit_test_setup_teardown(test_signer_process, setup, recfixture_teardown),
-		cmocka_unit_test(test_reused_signer_matches_fresh),
+		cmocka_unit_test(test_signer_matches_openssl),
+		cmocka_unit_test(test_signer_refuses_a_key_it_would_misread),
 	};
 
 	log_init("test_seal", 1, LOG_LEVEL_WARN);
