@@ -248,26 +248,6 @@ test_finished_buffer_comes_back_as_spare(void **state)
 	recworker_stop(w);
 }
 
-static void
-test_stop_runs_what_is_queued(void **state)
-{
-	struct recworker_client c;
-	struct recworker *w;
-	int i;
-
-	(void)state;
-	gate_reset();
-	gate_open();
-	memset(&c, 0, sizeof(c));
-	assert_int_equal(recworker_start(&w), 0);
-	for (i = 0; i < 5; i++)
-		push(w, &c, 100, (uint64_t)i + 1);
-	recworker_stop(w);
-	assert_int_equal(gate.nrun, 5);
-	assert_int_equal(gate.order[4], 5);
-	recworker_client_free(&c);
-}
-
 static void *
 opener_cb(void *arg)
 {
@@ -275,6 +255,29 @@ opener_cb(void *arg)
 	sleep_ms(300);
 	gate_open();
 	return NULL;
+}
+
+static void
+test_stop_runs_what_is_queued(void **state)
+{
+	struct recworker_client c;
+	struct recworker *w;
+	pthread_t opener;
+	int i;
+
+	(void)state;
+	gate_reset();
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(recworker_start(&w), 0);
+	for (i = 0; i < 5; i++)
+		push(w, &c, 100, (uint64_t)i + 1);
+	gate_wait_entered(1);	/* job 1 at work, jobs 2-5 still queued */
+	assert_int_equal(pthread_create(&opener, NULL, opener_cb, NULL), 0);
+	recworker_stop(w);
+	assert_int_equal(pthread_join(opener, NULL), 0);
+	assert_int_equal(gate.nrun, 5);
+	assert_int_equal(gate.order[4], 5);
+	recworker_client_free(&c);
 }
 
 static void
